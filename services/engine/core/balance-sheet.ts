@@ -1,0 +1,164 @@
+/**
+ * Assets, accounts and their balances. Every balance is an integer number of the asset's minor
+ * units (bigint), split into `available` (free to spend or withdraw) and `locked` (held by open
+ * orders). Fees collected are kept per asset apart from any user.
+ *
+ * Invariant: for every asset, Σ users (available + locked) + fees = deposited − withdrawn, and no
+ * balance is ever negative. Only this module changes a balance.
+ */
+import { DomainError } from './errors';
+import type { Order } from './order';
+
+export interface Asset {
+  readonly symbol: string;
+  readonly decimals: number;
+  /** Position in every account's balance arrays. */
+  readonly index: number;
+}
+
+export class Account {
+  readonly available: bigint[] = [];
+  readonly locked: bigint[] = [];
+  /** Open orders by id, in id order. */
+  readonly openOrders = new Map<number, Order>();
+  /** Open orders by client order id. */
+  readonly byClientId = new Map<string, Order>();
+  /** Per asset: the command stamp that last touched this balance (dedupes balance events). */
+  readonly stamps: number[] = [];
+
+  constructor(
+    readonly userId: string,
+    readonly apiKeyHash: string,
+    assetCount: number,
+  ) {
+    for (let i = 0; i < assetCount; i++) this.addAsset();
+  }
+
+  addAsset(): void {
+    this.available.push(0n);
+    this.locked.push(0n);
+    this.stamps.push(0);
+  }
+}
+
+const ASSET_RE = /^[A-Z0-9]{1,12}$/;
+
+export class BalanceSheet {
+  readonly assets: Asset[] = [];
+  private readonly bySymbol = new Map<string, Asset>();
+  readonly accounts = new Map<string, Account>();
+  private readonly byKeyHash = new Map<string, Account>();
+  /** Per asset index. */
+  readonly fees: bigint[] = [];
+  readonly deposited: bigint[] = [];
+  readonly withdrawn: bigint[] = [];
+
+  addAsset(symbol: string, decimals: number): Asset {
+    if (typeof symbol !== 'string' || !ASSET_RE.test(symbol)) {
+      throw new DomainError(
+        'INVALID_ASSET',
+        `asset symbol must be 1-12 capital letters or digits, got ${String(symbol)}`,
+      );
+    }
+    if (!Number.isInteger(decimals) || decimals < 0 || decimals > 30) {
+      throw new DomainError(
+        'INVALID_ASSET',
+        `asset decimals must be an integer from 0 to 30, got ${String(decimals)}`,
+      );
+    }
+    if (this.bySymbol.has(symbol))
+      throw new DomainError('ASSET_EXISTS', `asset ${symbol} already exists`);
+    const asset: Asset = { symbol, decimals, index: this.assets.length };
+    this.assets.push(asset);
+    this.bySymbol.set(symbol, asset);
+    this.fees.push(0n);
+    this.deposited.push(0n);
+    this.withdrawn.push(0n);
+    for (const account of this.accounts.values()) account.addAsset();
+    return asset;
+  }
+
+  asset(symbol: string): Asset {
+    const asset = this.bySymbol.get(symbol);
+    if (asset === undefined)
+      throw new DomainError('UNKNOWN_ASSET', `unknown asset ${String(symbol)}`);
+    return asset;
+  }
+
+  hasAsset(symbol: string): boolean {
+    return this.bySymbol.has(symbol);
+  }
+
+  openAccount(userId: string, apiKeyHash: string): Account {
+    if (this.accounts.has(userId))
+      throw new DomainError('USER_EXISTS', `user ${userId} already exists`);
+    if (this.byKeyHash.has(apiKeyHash))
+      throw new DomainError('USER_EXISTS', 'API key hash already in use');
+    const account = new Account(userId, apiKeyHash, this.assets.length);
+    this.accounts.set(userId, account);
+    this.byKeyHash.set(apiKeyHash, account);
+    return account;
+  }
+
+  account(userId: string): Account {
+    const account = this.accounts.get(userId);
+    if (account === undefined)
+      throw new DomainError('UNKNOWN_USER', `unknown user ${String(userId)}`);
+    return account;
+  }
+
+  accountByKeyHash(hash: string): Account | undefined {
+    return this.byKeyHash.get(hash);
+  }
+
+  deposit(account: Account, asset: Asset, amount: bigint): void {
+    account.available[asset.index] += amount;
+    this.deposited[asset.index] += amount;
+  }
+
+  withdraw(account: Account, asset: Asset, amount: bigint): void {
+    if (account.available[asset.index] < amount) {
+      throw new DomainError(
+        'INSUFFICIENT_BALANCE',
+        `available ${asset.symbol} is less than the amount`,
+      );
+    }
+    account.available[asset.index] -= amount;
+    this.withdrawn[asset.index] += amount;
+  }
+
+  /** Moves `amount` from available to locked; refuses if available is short. */
+  lock(account: Account, asset: Asset, amount: bigint): void {
+    if (account.available[asset.index] < amount) {
+      throw new DomainError(
+        'INSUFFICIENT_BALANCE',
+        `available ${asset.symbol} is less than the order needs`,
+      );
+    }
+    account.available[asset.index] -= amount;
+    account.locked[asset.index] += amount;
+  }
+
+  /** Moves `amount` from locked back to available. */
+  unlock(account: Account, asset: Asset, amount: bigint): void {
+    account.locked[asset.index] -= amount;
+    account.available[asset.index] += amount;
+  }
+
+  /**
+   * Settles one side of a trade: `paid` leaves the payer's locked balance of `payAsset`;
+   * `received − fee` arrives in its available balance of `receiveAsset`; `fee` goes to fees.
+   */
+  settle(
+    account: Account,
+    payAsset: Asset,
+    paid: bigint,
+    receiveAsset: Asset,
+    received: bigint,
+    fee: bigint,
+  ): void {
+    account.locked[payAsset.index] -= paid;
+    account.available[receiveAsset.index] += received - fee;
+    this.fees[receiveAsset.index] += fee;
+  }
+}

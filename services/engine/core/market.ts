@@ -1,0 +1,159 @@
+/**
+ * A market's rules and the integer arithmetic of its trades.
+ *
+ * Price P = price ticks × tickSize (quote per base); quantity Q = lots × lotSize (base).
+ * A trade of `lots` at `price` moves `lots × lotMinor` base minor units one way and
+ * `floor(price × lots × unit)` quote minor units the other, where `unit = num/den` is the exact
+ * quote minor units of one tick × one lot. The floor only matters when tick × lot is finer than
+ * the quote asset's minor unit (BTC_USDC: 0.01 × 0.00001 = 1e-7 USDC); buyer and seller move
+ * the same rounded amount, so nothing is created or lost.
+ *
+ * Fees are charged on what a party receives (base for the buyer, quote for the seller), rounded
+ * up to the minor unit: `ceil(received × ppm / 1e6)`, never more than received.
+ */
+import type { Asset } from './balance-sheet';
+import { DomainError } from './errors';
+import { OrderBook } from './order-book';
+import type { PriceLevel } from './price-level';
+import type { AddMarketCommand, MarketView } from './types';
+import {
+  MAX_LOTS,
+  decimalPlaces,
+  decimalToSteps,
+  formatScaled,
+  parseScaled,
+  ratioOf,
+  reduce,
+} from './units';
+
+const PPM = 1_000_000n;
+const SYMBOL_RE = /^[A-Z0-9]{1,12}_[A-Z0-9]{1,12}$/;
+
+export class Market {
+  readonly book = new OrderBook();
+  /** Per-market depth update id: +1 for every command that changed the book. */
+  updateId = 0;
+  /** Last trade id of this market. */
+  tradeSeq = 0;
+  /** Scratch of the command being applied: the levels it changed (see ExchangeCore). */
+  touchStamp = 0;
+  readonly touchedLevels: PriceLevel[] = [];
+
+  private constructor(
+    readonly symbol: string,
+    readonly base: Asset,
+    readonly quote: Asset,
+    readonly spec: MarketView,
+    /** Base minor units in one lot. */
+    readonly lotMinor: bigint,
+    /** Quote minor units per tick × lot, as an exact ratio. */
+    readonly unitNum: bigint,
+    readonly unitDen: bigint,
+    readonly minQuantity: number,
+    readonly minNotional: bigint,
+    readonly makerFeePpm: bigint,
+    readonly takerFeePpm: bigint,
+  ) {}
+
+  /** Validates an add_market command against the known assets and builds the market. */
+  static create(cmd: AddMarketCommand, base: Asset, quote: Asset): Market {
+    if (typeof cmd.symbol !== 'string' || !SYMBOL_RE.test(cmd.symbol)) {
+      throw new DomainError(
+        'INVALID_MARKET',
+        `market symbol must look like BASE_QUOTE, got ${String(cmd.symbol)}`,
+      );
+    }
+    if (base.symbol === quote.symbol) {
+      throw new DomainError('INVALID_MARKET', 'base and quote assets must differ');
+    }
+    const tick = positiveDecimal(cmd.tickSize, 'tickSize');
+    const lot = positiveDecimal(cmd.lotSize, 'lotSize');
+    if (decimalPlaces(lot) > base.decimals) {
+      throw new DomainError(
+        'INVALID_MARKET',
+        `lotSize ${lot} is finer than ${base.symbol}'s ${base.decimals} decimals`,
+      );
+    }
+    const lotMinor = parseScaled(lot, base.decimals, 'INVALID_MARKET', 'lotSize');
+    const t = ratioOf(tick);
+    const l = ratioOf(lot);
+    const unit = reduce(t.num * l.num * 10n ** BigInt(quote.decimals), t.den * l.den);
+    const minQuantity = decimalToSteps(
+      cmd.minQuantity,
+      lot,
+      MAX_LOTS,
+      'INVALID_MARKET',
+      'minQuantity',
+    );
+    const minNotional = parseScaled(
+      cmd.minNotional,
+      quote.decimals,
+      'INVALID_MARKET',
+      'minNotional',
+    );
+    const makerFeePpm = feePpm(cmd.makerFee, 'makerFee');
+    const takerFeePpm = feePpm(cmd.takerFee, 'takerFee');
+    const spec: MarketView = {
+      symbol: cmd.symbol,
+      base: base.symbol,
+      quote: quote.symbol,
+      tickSize: tick,
+      lotSize: lot,
+      minQuantity: positiveDecimal(cmd.minQuantity, 'minQuantity'),
+      minNotional: formatScaled(minNotional, quote.decimals),
+      makerFee: formatScaled(makerFeePpm, 6),
+      takerFee: formatScaled(takerFeePpm, 6),
+    };
+    return new Market(
+      cmd.symbol,
+      base,
+      quote,
+      spec,
+      lotMinor,
+      unit.num,
+      unit.den,
+      minQuantity,
+      minNotional,
+      makerFeePpm,
+      takerFeePpm,
+    );
+  }
+
+  /** Quote minor units for `lots` at `price` ticks, rounded down. */
+  notional(price: number, lots: number): bigint {
+    const product = price * lots;
+    const raw = product <= Number.MAX_SAFE_INTEGER ? BigInt(product) : BigInt(price) * BigInt(lots);
+    return this.unitDen === 1n ? raw * this.unitNum : (raw * this.unitNum) / this.unitDen;
+  }
+
+  /** Base minor units in `lots`. */
+  baseAmount(lots: number): bigint {
+    return BigInt(lots) * this.lotMinor;
+  }
+
+  /** Most lots at `price` whose notional does not exceed `budget` quote minor units. */
+  lotsWithin(budget: bigint, price: number): number {
+    if (budget < 0n) return 0;
+    // notional(p, x) <= B  <=>  p*x*num < (B+1)*den  <=>  x <= ((B+1)*den - 1) / (p*num)
+    const lots = ((budget + 1n) * this.unitDen - 1n) / (BigInt(price) * this.unitNum);
+    return lots > BigInt(MAX_LOTS) ? MAX_LOTS : Number(lots);
+  }
+
+  /** Fee at `ppm` parts per million of `received`, rounded up. */
+  static fee(received: bigint, ppm: bigint): bigint {
+    return (received * ppm + PPM - 1n) / PPM;
+  }
+}
+
+function positiveDecimal(text: string, what: string): string {
+  const places = decimalPlaces(text);
+  const scaled = parseScaled(text, places, 'INVALID_MARKET', what);
+  if (scaled === 0n) throw new DomainError('INVALID_MARKET', `${what} must be greater than zero`);
+  return formatScaled(scaled, places);
+}
+
+function feePpm(text: string, what: string): bigint {
+  const ppm = parseScaled(text, 6, 'INVALID_MARKET', what);
+  if (ppm >= PPM) throw new DomainError('INVALID_MARKET', `${what} must be below 1`);
+  return ppm;
+}
