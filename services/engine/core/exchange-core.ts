@@ -429,12 +429,13 @@ export class ExchangeCore {
     } else if (end === 'self_trade') {
       this.finish(order, 'cancelled', 'self_trade');
     } else {
+      // A limit leftover expires by its time in force; a market order by what stopped it.
       const reason: CloseReason =
-        end === 'no_cross'
+        order.type === 'limit'
           ? 'time_in_force'
-          : end === 'done' || end === 'insufficient_funds'
-            ? 'insufficient_funds'
-            : 'no_liquidity';
+          : end === 'no_liquidity'
+            ? 'no_liquidity'
+            : 'insufficient_funds';
       this.finish(order, 'expired', reason);
     }
     return { kind: 'order', order: toOrderView(order), fills, replayed: false };

@@ -1,0 +1,88 @@
+/**
+ * A seeded stream of plausible commands across the default markets (orders of every kind,
+ * cancels, amends, deposits, withdrawals), for tests that need volume rather than precision.
+ */
+import type { CommandBody } from './harness';
+
+/** mulberry32: small, fast, deterministic. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MARKETS = [
+  { symbol: 'SOL_USDC', mid: 10_000, base: 'SOL', baseUnit: 10n ** 9n },
+  { symbol: 'BTC_USDC', mid: 5_000_000, base: 'BTC', baseUnit: 10n ** 8n },
+  { symbol: 'ETH_USDC', mid: 300_000, base: 'ETH', baseUnit: 10n ** 18n },
+];
+
+/** `count` commands for users "1".."users" (create them first), orders ids guessed in 1..maxId. */
+export function randomCommands(seed: number, count: number, users: number): CommandBody[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const out: CommandBody[] = [];
+  let orders = 0;
+  for (let i = 0; i < count; i++) {
+    const userId = String(int(1, users));
+    const m = pick(MARKETS);
+    const r = rnd();
+    if (r < 0.08) {
+      const asset = rnd() < 0.5 ? 'USDC' : m.base;
+      const unit = asset === 'USDC' ? 10n ** 6n : m.baseUnit;
+      out.push({
+        type: rnd() < 0.8 ? 'deposit' : 'withdraw',
+        userId,
+        asset,
+        amount: BigInt(int(1, 5000)) * unit,
+      });
+    } else if (r < 0.6) {
+      orders++;
+      const side = rnd() < 0.5 ? 'buy' : 'sell';
+      const price = m.mid + int(-20, 20) * (m.mid / 1000);
+      out.push({
+        type: 'place_order',
+        userId,
+        market: m.symbol,
+        side,
+        orderType: 'limit',
+        price,
+        quantity: int(1, 500),
+        timeInForce: pick(['GTC', 'GTC', 'GTC', 'IOC', 'FOK'] as const),
+        postOnly: rnd() < 0.1,
+        selfTradePrevention: pick(['cancel_taker', 'cancel_maker', 'cancel_both'] as const),
+        clientOrderId: rnd() < 0.2 ? `c${int(1, 30)}` : undefined,
+      });
+    } else if (r < 0.7) {
+      orders++;
+      const byQuote = rnd() < 0.5;
+      out.push({
+        type: 'place_order',
+        userId,
+        market: m.symbol,
+        side: rnd() < 0.5 ? 'buy' : 'sell',
+        orderType: 'market',
+        quantity: byQuote ? undefined : int(1, 300),
+        quoteAmount: byQuote ? BigInt(int(1, 2000)) * 10n ** 6n : undefined,
+      });
+    } else if (r < 0.88) {
+      out.push({ type: 'cancel_order', userId, orderId: int(1, Math.max(1, orders)) });
+    } else if (r < 0.92) {
+      out.push({ type: 'cancel_all', userId, market: rnd() < 0.5 ? m.symbol : undefined });
+    } else {
+      out.push({
+        type: 'amend_order',
+        userId,
+        orderId: int(1, Math.max(1, orders)),
+        quantity: int(1, 400),
+      });
+    }
+  }
+  return out;
+}
