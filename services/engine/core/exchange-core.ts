@@ -811,6 +811,11 @@ export class ExchangeCore {
     return [...this.markets.values()].map((m) => m.spec);
   }
 
+  /** An asset by symbol (UNKNOWN_ASSET if none). */
+  asset(symbol: string): Asset {
+    return this.sheet.asset(symbol);
+  }
+
   assetViews(): AssetView[] {
     return this.sheet.assets.map((a) => ({ symbol: a.symbol, decimals: a.decimals }));
   }

@@ -24,6 +24,8 @@ import {
   parseScaled,
   ratioOf,
   reduce,
+  type Step,
+  stepOf,
 } from './units';
 
 const PPM = 1_000_000n;
@@ -44,6 +46,9 @@ export class Market {
     readonly base: Asset,
     readonly quote: Asset,
     readonly spec: MarketView,
+    /** Tick and lot as steps, for converting prices and quantities at the edges. */
+    readonly tick: Step,
+    readonly lot: Step,
     /** Base minor units in one lot. */
     readonly lotMinor: bigint,
     /** Quote minor units per tick × lot, as an exact ratio. */
@@ -109,6 +114,8 @@ export class Market {
       base,
       quote,
       spec,
+      stepOf(tick),
+      stepOf(lot),
       lotMinor,
       unit.num,
       unit.den,

@@ -123,6 +123,11 @@ export interface AmendOrderCommand extends CommandBase {
   readonly quantity: number;
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A command as the front builds it, before the journal gives it a seq and a time. */
+export type CommandBody = DistributiveOmit<Command, 'seq' | 'ts'>;
+
 export type Command =
   | AddAssetCommand
   | AddMarketCommand

@@ -3,29 +3,36 @@
  * the core speaks integers: prices in ticks and quantities in lots (safe JS integers), amounts in
  * minor units of an asset (bigint). Every conversion here is exact or it is refused: no floats.
  *
- * decimal.js is used only in this module.
+ * Parsing and formatting are done on the digits themselves (they run for every order at the
+ * edge, so they must be cheap); decimal.js checks the rarer market definitions.
  */
-import DecimalBase from 'decimal.js';
+import Decimal from 'decimal.js';
 import { DomainError, type ErrorCode } from './errors';
-
-/** Enough precision that no operation here ever rounds (inputs are capped at 64 characters). */
-const Decimal = DecimalBase.clone({ precision: 200, rounding: DecimalBase.ROUND_DOWN });
 
 /** Plain, non-negative decimal: digits, optional fraction. No sign, no exponent, no spaces. */
 const DECIMAL_RE = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 const MAX_TEXT = 64;
 
-function isPlainDecimal(text: unknown): text is string {
-  return typeof text === 'string' && text.length <= MAX_TEXT && DECIMAL_RE.test(text);
-}
-
 /** Largest quantity in lots and price in ticks a single order may carry (keeps sums exact). */
 export const MAX_LOTS = 1_000_000_000_000;
 export const MAX_TICKS = 1_000_000_000_000;
 
+export function isPlainDecimal(text: unknown): text is string {
+  return typeof text === 'string' && text.length <= MAX_TEXT && DECIMAL_RE.test(text);
+}
+
+/** Digits of a plain decimal split at the point, trailing fraction zeros dropped. */
+function split(text: string): [string, string] {
+  const dot = text.indexOf('.');
+  if (dot < 0) return [text, ''];
+  let end = text.length;
+  while (end > dot + 1 && text.charCodeAt(end - 1) === 48) end--;
+  return [text.slice(0, dot), text.slice(dot + 1, end)];
+}
+
 /**
  * Parses a decimal string into an integer count of `10^-scale` units, refusing anything that is
- * not a plain positive-or-zero decimal with at most `scale` fraction digits.
+ * not a plain non-negative decimal with at most `scale` fraction digits.
  */
 export function parseScaled(text: unknown, scale: number, code: ErrorCode, what: string): bigint {
   if (!isPlainDecimal(text)) {
@@ -34,36 +41,102 @@ export function parseScaled(text: unknown, scale: number, code: ErrorCode, what:
       `${what} must be a plain decimal string such as "1.5", got ${show(text)}`,
     );
   }
-  const d = new Decimal(text);
-  if (d.decimalPlaces() > scale) {
+  const [int, frac] = split(text);
+  if (frac.length > scale) {
     throw new DomainError(code, `${what} ${text} has more than ${scale} decimal places`);
   }
-  return BigInt(d.mul(new Decimal(10).pow(scale)).toFixed(0));
+  return BigInt(int + frac.padEnd(scale, '0'));
 }
 
 /** Number of fraction digits a plain decimal string needs (trailing zeros ignored). */
-export function decimalPlaces(text: string): number {
+export function decimalPlaces(text: unknown): number {
   if (!isPlainDecimal(text))
-    throw new DomainError('INVALID_MARKET', `not a decimal: ${show(text)}`);
-  return new Decimal(text).decimalPlaces();
+    throw new DomainError('INVALID_MARKET', `not a plain decimal: ${show(text)}`);
+  return split(text)[1].length;
 }
 
-/** Formats `units * 10^-scale` as a plain decimal string without trailing zeros ("1.5", "0"). */
+/** Formats `units × 10^-scale` as a plain decimal string without trailing zeros ("1.5", "0", "-2.25"). */
 export function formatScaled(units: bigint, scale: number): string {
-  return new Decimal(units.toString()).div(new Decimal(10).pow(scale)).toFixed();
+  const negative = units < 0n;
+  let digits = (negative ? -units : units).toString();
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    let end = digits.length;
+    const point = end - scale;
+    while (end > point && digits.charCodeAt(end - 1) === 48) end--;
+    digits =
+      end > point
+        ? `${digits.slice(0, point)}.${digits.slice(point, end)}`
+        : digits.slice(0, point);
+  }
+  return negative ? `-${digits}` : digits;
 }
 
-/** An exact positive rational `num / den`, both bigint, in lowest terms. */
+/** A step size (tick or lot) as an integer number of `10^-scale` units. */
+export interface Step {
+  readonly text: string;
+  readonly units: bigint;
+  readonly scale: number;
+}
+
+export function stepOf(text: string): Step {
+  const scale = decimalPlaces(text);
+  const units = parseScaled(text, scale, 'INVALID_MARKET', 'step');
+  if (units === 0n) throw new DomainError('INVALID_MARKET', 'a step must be greater than zero');
+  return { text: formatScaled(units, scale), units, scale };
+}
+
+/**
+ * Parses a decimal string that must be a whole positive number of `step`s (a tick or a lot).
+ * Returns the count as a safe integer no greater than `max`.
+ */
+export function decimalToSteps(
+  text: unknown,
+  step: Step | string,
+  max: number,
+  code: ErrorCode,
+  what: string,
+): number {
+  const s = typeof step === 'string' ? stepOf(step) : step;
+  if (!isPlainDecimal(text)) {
+    throw new DomainError(
+      code,
+      `${what} must be a plain decimal string such as "1.5", got ${show(text)}`,
+    );
+  }
+  const [int, frac] = split(text);
+  if (frac.length > s.scale)
+    throw new DomainError(code, `${what} ${text} is not a multiple of ${s.text}`);
+  const units = BigInt(int + frac.padEnd(s.scale, '0'));
+  if (units === 0n) throw new DomainError(code, `${what} must be greater than zero`);
+  if (units % s.units !== 0n)
+    throw new DomainError(code, `${what} ${text} is not a multiple of ${s.text}`);
+  const count = units / s.units;
+  if (count > BigInt(max)) throw new DomainError(code, `${what} ${text} is too large`);
+  return Number(count);
+}
+
+/** The decimal string of `count` steps, exactly. */
+export function stepsToDecimal(count: number | bigint, step: Step | string): string {
+  const s = typeof step === 'string' ? stepOf(step) : step;
+  return formatScaled(BigInt(count) * s.units, s.scale);
+}
+
+/** An exact non-negative rational `num / den`, both bigint, in lowest terms. */
 export interface Ratio {
   readonly num: bigint;
   readonly den: bigint;
 }
 
-/** The exact value of a decimal string as a reduced ratio. */
+/** The exact value of a plain decimal string as a reduced ratio (checked with decimal.js). */
 export function ratioOf(text: string): Ratio {
   const places = decimalPlaces(text);
   const num = parseScaled(text, places, 'INVALID_MARKET', 'value');
-  return reduce(num, 10n ** BigInt(places));
+  const ratio = reduce(num, 10n ** BigInt(places));
+  if (!new Decimal(ratio.num.toString()).div(ratio.den.toString()).eq(text)) {
+    throw new DomainError('INVALID_MARKET', `cannot represent ${text} exactly`);
+  }
+  return ratio;
 }
 
 export function reduce(num: bigint, den: bigint): Ratio {
@@ -74,38 +147,6 @@ export function reduce(num: bigint, den: bigint): Ratio {
 function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;
-}
-
-/** The decimal string of `count` steps of size `step` (a decimal string), exactly. */
-export function stepsToDecimal(count: number | bigint, step: string): string {
-  return new Decimal(step).mul(new Decimal(count.toString())).toFixed();
-}
-
-/**
- * Parses a decimal string that must be a whole positive number of `step`s (a tick or a lot).
- * Returns the count as a safe integer no greater than `max`.
- */
-export function decimalToSteps(
-  text: unknown,
-  step: string,
-  max: number,
-  code: ErrorCode,
-  what: string,
-): number {
-  if (!isPlainDecimal(text)) {
-    throw new DomainError(
-      code,
-      `${what} must be a plain decimal string such as "1.5", got ${show(text)}`,
-    );
-  }
-  const value = new Decimal(text);
-  if (value.isZero()) throw new DomainError(code, `${what} must be greater than zero`);
-  const count = value.div(new Decimal(step));
-  if (!count.isInteger()) {
-    throw new DomainError(code, `${what} ${text} is not a multiple of ${step}`);
-  }
-  if (count.gt(max)) throw new DomainError(code, `${what} ${text} is too large`);
-  return count.toNumber();
 }
 
 function show(value: unknown): string {

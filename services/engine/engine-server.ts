@@ -1,0 +1,114 @@
+/**
+ * Assembles the Engine service: connections, migrations, recovery, the matching loop and the
+ * gRPC server (EngineService, reflection, health). `startEngine` is what `main` runs and what
+ * integration tests start in-process; `stop` is the graceful shutdown.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { EngineServiceService } from '../../gen/exchange/v1/engine';
+import { migrate } from '../../db/migrate';
+import { CommandJournal } from './command-journal';
+import { createEngineService } from './engine-service';
+import { MatchingLoop, type RecoveryReport } from './matching-loop';
+import { SnapshotStore } from './snapshot-store';
+import type { EngineConfig } from '../lib/config';
+import { HEALTH_SERVICE_NAME, ServiceHealth, healthFileDescriptor } from '../lib/grpc/health';
+import { addReflection, loadDescriptorSet } from '../lib/grpc/reflection';
+import type { Logger } from '../lib/logger';
+import { PostgresManager } from '../lib/postgres-manager';
+import { redisKeys } from '../lib/redis-keys';
+import { RedisManager } from '../lib/redis-manager';
+
+export const ENGINE_SERVICE_NAME = 'exchange.v1.EngineService';
+
+export interface EngineHandle {
+  /** The port the gRPC server listens on (useful with ENGINE_PORT=0). */
+  readonly port: number;
+  readonly recovery: RecoveryReport;
+  readonly loop: MatchingLoop;
+  /** Graceful: stop taking calls, finish the batch, snapshot, close. */
+  stop(): Promise<void>;
+  /** Resolves if the matching loop dies (the process should exit and be restarted). */
+  readonly fatal: Promise<Error>;
+}
+
+export async function startEngine(config: EngineConfig, log: Logger): Promise<EngineHandle> {
+  const redis = await RedisManager.connect(config.REDIS_URL, { name: 'engine' });
+  let db: PostgresManager;
+  try {
+    db = await PostgresManager.connect({
+      url: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      applicationName: 'engine',
+    });
+  } catch (err) {
+    await redis.close();
+    throw err;
+  }
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+
+    const keys = redisKeys(config.REDIS_PREFIX);
+    const journal = new CommandJournal(redis, keys.commands);
+    const loop = new MatchingLoop(redis, keys, journal, new SnapshotStore(db), log, {
+      snapshotEveryCommands: config.SNAPSHOT_EVERY_COMMANDS,
+      snapshotEverySeconds: config.SNAPSHOT_EVERY_SECONDS,
+      trimJournal: config.JOURNAL_TRIM,
+    });
+    const recovery = await loop.recover();
+    log.info(recovery, 'state recovered');
+    let reportFatal: (err: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
+    loop.start(reportFatal);
+
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    server.addService(
+      EngineServiceService,
+      createEngineService({ journal, loop, redis, keys, log }),
+    );
+    const health = new ServiceHealth(ENGINE_SERVICE_NAME);
+    health.addTo(server);
+    addReflection(server, {
+      descriptorSet: loadDescriptorSet(),
+      services: [ENGINE_SERVICE_NAME, HEALTH_SERVICE_NAME],
+      extraFiles: [healthFileDescriptor],
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${config.ENGINE_HOST}:${config.ENGINE_PORT}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, p) => (err ? reject(err) : resolve(p)),
+      ),
+    );
+    health.setServing(true);
+    log.info({ port }, 'engine serving');
+
+    let stopping: Promise<void> | null = null;
+    const stop = () =>
+      (stopping ??= (async () => {
+        health.setServing(false);
+        journal.close();
+        // Let calls in flight finish (their commands are journaled and will be applied) ...
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 10_000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        // ... then finish the batch and snapshot.
+        await loop.stop();
+        await redis.close();
+        await db.close();
+        log.info('engine stopped');
+      })());
+    return { port, recovery, loop, stop, fatal };
+  } catch (err) {
+    await redis.close();
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * `exchange.v1.EngineService` over grpc-js: every state-changing call becomes a command in the
+ * journal and answers once the matching loop has applied it; queries read the loop's core.
+ * Every handler is wrapped once (`unary`), so a failure is always a status with the stable error
+ * code, never a hung call.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  status,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
+import {
+  MarketDataChannel,
+  type EngineServiceServer,
+  type OrderEntryRequest,
+  type OrderEntryResponse,
+  type PlaceOrderRequest,
+  type PlaceOrderResponse,
+  type StreamMarketDataRequest,
+  type StreamMarketDataResponse,
+} from '../../gen/exchange/v1/engine';
+import type { Order as POrder, RequestError } from '../../gen/exchange/v1/common';
+import {
+  type CommandBody,
+  DomainError,
+  MAX_LOTS,
+  decimalToSteps,
+  type Outcome,
+  parseScaled,
+} from './core';
+import type { CommandJournal } from './command-journal';
+import type { MatchingLoop } from './matching-loop';
+import {
+  balanceToProto,
+  fillToProto,
+  levelsToProto,
+  marketToProto,
+  orderToProto,
+  parseOrderId,
+  sideToProto,
+  toPlaceCommand,
+} from './proto-mapping';
+import type { Logger } from '../lib/logger';
+import type { RedisKeys } from '../lib/redis-keys';
+import type { RedisManager } from '../lib/redis-manager';
+import { ServiceFailure, invalidArgument, toServiceError, unary } from '../lib/grpc/status';
+
+const MAX_DEPTH = 5000;
+const MAX_BATCH = 5000;
+
+export function hashApiKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex');
+}
+
+/** The outcome's reply, or its refusal thrown. */
+function replyOf(outcome: Outcome) {
+  if (outcome.error !== null) throw outcome.error;
+  return outcome.reply;
+}
+
+function deadlineCheck(call: ServerUnaryCall<unknown, unknown>): void {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (Number.isFinite(ms) && ms > 0 && ms <= Date.now()) {
+    throw new ServiceFailure(
+      status.DEADLINE_EXCEEDED,
+      'DEADLINE_EXCEEDED',
+      'the deadline passed before the request was taken',
+    );
+  }
+}
+
+function requestError(err: unknown, log: Logger): RequestError {
+  const e = toServiceError(err, log, 'batch');
+  const code = /^([A-Z_]+): /.exec(e.details ?? '')?.[1] ?? 'INTERNAL';
+  return {
+    code,
+    message: (e.details ?? '').replace(/^[A-Z_]+: /, ''),
+    grpcCode: e.code ?? status.INTERNAL,
+  };
+}
+
+export function createEngineService(deps: {
+  journal: CommandJournal;
+  loop: MatchingLoop;
+  redis: RedisManager;
+  keys: RedisKeys;
+  log: Logger;
+}): EngineServiceServer {
+  const { journal, loop, redis, keys, log } = deps;
+  const core = () => loop.core;
+
+  const placed = (outcome: Outcome): PlaceOrderResponse => {
+    const reply = replyOf(outcome);
+    if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
+    const c = core();
+    return {
+      order: orderToProto(c, reply.order),
+      fills: reply.fills.map((f) => fillToProto(c, reply.order, f, reply.order.updatedAt)),
+    };
+  };
+
+  const orderOf = (outcome: Outcome): POrder => {
+    const reply = replyOf(outcome);
+    if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
+    return orderToProto(core(), reply.order);
+  };
+
+  const cancelCommand = (
+    userId: string,
+    ref: { $case: 'orderId' | 'clientOrderId'; value: string } | undefined,
+  ): CommandBody => {
+    if (ref === undefined)
+      throw invalidArgument('INVALID_ORDER', 'give an order_id or a client_order_id');
+    return ref.$case === 'orderId'
+      ? { type: 'cancel_order', userId, orderId: parseOrderId(ref.value) }
+      : { type: 'cancel_order', userId, clientOrderId: ref.value };
+  };
+
+  const transfer = async (
+    type: 'deposit' | 'withdraw',
+    req: { userId: string; asset: string; amount: string; idempotencyKey: string },
+  ) => {
+    const asset = core().asset(req.asset);
+    const amount = parseScaled(req.amount, asset.decimals, 'INVALID_AMOUNT', 'amount');
+    if (amount === 0n) throw new DomainError('INVALID_AMOUNT', 'amount must be greater than zero');
+    const reply = replyOf(
+      await journal.submit({
+        type,
+        userId: req.userId,
+        asset: asset.symbol,
+        amount,
+        idempotencyKey: req.idempotencyKey === '' ? undefined : req.idempotencyKey,
+      }),
+    );
+    if (reply.kind !== 'balance') throw new Error(`unexpected reply ${reply.kind}`);
+    return { balance: balanceToProto(core(), reply.balance) };
+  };
+
+  return {
+    createUser: unary(log, 'CreateUser', async (_req, call) => {
+      deadlineCheck(call);
+      const apiKey = `ek_${randomBytes(24).toString('base64url')}`;
+      const reply = replyOf(
+        await journal.submit({ type: 'create_user', apiKeyHash: hashApiKey(apiKey) }),
+      );
+      if (reply.kind !== 'user') throw new Error(`unexpected reply ${reply.kind}`);
+      return { userId: reply.userId, apiKey };
+    }),
+
+    authenticate: unary(log, 'Authenticate', (req) => {
+      const userId =
+        req.apiKey === '' ? undefined : core().userIdForKeyHash(hashApiKey(req.apiKey));
+      if (userId === undefined)
+        throw new ServiceFailure(status.UNAUTHENTICATED, 'UNAUTHENTICATED', 'unknown API key');
+      return { userId };
+    }),
+
+    deposit: unary(log, 'Deposit', (req, call) => {
+      deadlineCheck(call);
+      return transfer('deposit', req);
+    }),
+
+    withdraw: unary(log, 'Withdraw', (req, call) => {
+      deadlineCheck(call);
+      return transfer('withdraw', req);
+    }),
+
+    placeOrder: unary(log, 'PlaceOrder', async (req, call) => {
+      deadlineCheck(call);
+      return placed(await journal.submit(toPlaceCommand(core(), req)));
+    }),
+
+    placeOrders: unary(log, 'PlaceOrders', async (req, call) => {
+      deadlineCheck(call);
+      if (req.orders.length > MAX_BATCH)
+        throw invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
+      const results = await Promise.all(
+        req.orders.map(async (order: PlaceOrderRequest) => {
+          try {
+            return {
+              result: {
+                $case: 'placed' as const,
+                value: placed(await journal.submit(toPlaceCommand(core(), order))),
+              },
+            };
+          } catch (err) {
+            return { result: { $case: 'error' as const, value: requestError(err, log) } };
+          }
+        }),
+      );
+      return { results };
+    }),
+
+    orderEntry: (call: ServerDuplexStream<OrderEntryRequest, OrderEntryResponse>) => {
+      // Answers go out in request order: each waits for the one before it.
+      let tail: Promise<void> = Promise.resolve();
+      const answer = async (req: OrderEntryRequest): Promise<OrderEntryResponse> => {
+        const requestId = req.requestId;
+        try {
+          if (req.action?.$case === 'place') {
+            return {
+              requestId,
+              result: {
+                $case: 'placed',
+                value: placed(await journal.submit(toPlaceCommand(core(), req.action.value))),
+              },
+            };
+          }
+          if (req.action?.$case === 'cancel') {
+            const cancel = req.action.value;
+            const order = orderOf(
+              await journal.submit(cancelCommand(cancel.userId, cancel.orderRef)),
+            );
+            return { requestId, result: { $case: 'cancelled', value: { order } } };
+          }
+          throw invalidArgument('INVALID_REQUEST', 'a request needs place or cancel');
+        } catch (err) {
+          return { requestId, result: { $case: 'error', value: requestError(err, log) } };
+        }
+      };
+      call.on('data', (req: OrderEntryRequest) => {
+        const response = answer(req);
+        tail = tail.then(async () => {
+          const r = await response;
+          if (!call.cancelled && !call.destroyed) call.write(r);
+        });
+      });
+      call.on('end', () => {
+        void tail.then(() => call.end());
+      });
+      call.on('error', () => undefined);
+    },
+
+    cancelOrder: unary(log, 'CancelOrder', async (req, call) => {
+      deadlineCheck(call);
+      return { order: orderOf(await journal.submit(cancelCommand(req.userId, req.orderRef))) };
+    }),
+
+    cancelAllOrders: unary(log, 'CancelAllOrders', async (req, call) => {
+      deadlineCheck(call);
+      const reply = replyOf(
+        await journal.submit({
+          type: 'cancel_all',
+          userId: req.userId,
+          market: req.market === '' ? undefined : req.market,
+        }),
+      );
+      if (reply.kind !== 'orders') throw new Error(`unexpected reply ${reply.kind}`);
+      const c = core();
+      return { orders: reply.orders.map((o) => orderToProto(c, o)) };
+    }),
+
+    amendOrder: unary(log, 'AmendOrder', async (req, call) => {
+      deadlineCheck(call);
+      const orderId = parseOrderId(req.orderId);
+      const current = orderId === undefined ? undefined : core().order(req.userId, orderId);
+      if (current === undefined) throw new DomainError('ORDER_NOT_FOUND', 'order not found');
+      const market = core().market(current.market);
+      const quantity = decimalToSteps(
+        req.newQuantity,
+        market.lot,
+        MAX_LOTS,
+        'INVALID_QUANTITY',
+        'new quantity',
+      );
+      return {
+        order: orderOf(
+          await journal.submit({ type: 'amend_order', userId: req.userId, orderId, quantity }),
+        ),
+      };
+    }),
+
+    addMarket: unary(log, 'AddMarket', async (req, call) => {
+      deadlineCheck(call);
+      const m = req.market;
+      if (m?.baseAsset === undefined || m.quoteAsset === undefined) {
+        throw invalidArgument('INVALID_MARKET', 'a market needs base_asset and quote_asset');
+      }
+      const commands: CommandBody[] = [];
+      for (const asset of [m.baseAsset, m.quoteAsset]) {
+        const known = core()
+          .assetViews()
+          .find((a) => a.symbol === asset.symbol);
+        if (known === undefined)
+          commands.push({ type: 'add_asset', symbol: asset.symbol, decimals: asset.decimals });
+        else if (known.decimals !== asset.decimals) {
+          throw invalidArgument(
+            'INVALID_ASSET',
+            `asset ${asset.symbol} has ${known.decimals} decimals, not ${asset.decimals}`,
+          );
+        }
+      }
+      commands.push({
+        type: 'add_market',
+        symbol: m.symbol,
+        base: m.baseAsset.symbol,
+        quote: m.quoteAsset.symbol,
+        tickSize: m.tickSize,
+        lotSize: m.lotSize,
+        minQuantity: m.minQuantity,
+        minNotional: m.minNotional,
+        makerFee: m.makerFee,
+        takerFee: m.takerFee,
+      });
+      const outcomes = await journal.submitAll(commands);
+      for (const o of outcomes) replyOf(o);
+      return { market: marketToProto(core().market(m.symbol)) };
+    }),
+
+    getOrder: unary(log, 'GetOrder', (req) => {
+      const ref = req.orderRef;
+      if (ref === undefined)
+        throw invalidArgument('INVALID_ORDER', 'give an order_id or a client_order_id');
+      const c = core();
+      const view =
+        ref.$case === 'orderId'
+          ? loop.order(req.userId, parseOrderId(ref.value) ?? -1)
+          : c.orderByClientId(req.userId, ref.value);
+      if (view === undefined) throw new DomainError('ORDER_NOT_FOUND', 'order not found');
+      return { order: orderToProto(c, view) };
+    }),
+
+    getOpenOrders: unary(log, 'GetOpenOrders', (req) => {
+      const c = core();
+      if (req.market !== undefined && req.market !== '') c.market(req.market);
+      return {
+        orders: c
+          .openOrders(req.userId, req.market === '' ? undefined : req.market)
+          .map((o) => orderToProto(c, o)),
+      };
+    }),
+
+    getBalances: unary(log, 'GetBalances', (req) => {
+      const c = core();
+      return { balances: c.balances(req.userId).map((b) => balanceToProto(c, b)) };
+    }),
+
+    getDepth: unary(log, 'GetDepth', (req) => {
+      const c = core();
+      const m = c.market(req.market);
+      const limit = req.limit === 0 ? 100 : req.limit;
+      if (limit > MAX_DEPTH)
+        throw invalidArgument('INVALID_LIMIT', `limit must be at most ${MAX_DEPTH}`);
+      const d = c.depth(m.symbol, limit);
+      return {
+        market: d.market,
+        lastUpdateId: String(d.lastUpdateId),
+        bids: levelsToProto(m, d.bids),
+        asks: levelsToProto(m, d.asks),
+      };
+    }),
+
+    getMarkets: unary(log, 'GetMarkets', () => {
+      const c = core();
+      return {
+        markets: [...c.markets.values()]
+          .map(marketToProto)
+          .sort((a, b) => a.symbol.localeCompare(b.symbol)),
+      };
+    }),
+
+    streamMarketData: (
+      call: ServerWritableStream<StreamMarketDataRequest, StreamMarketDataResponse>,
+    ) => {
+      void streamMarketData(call, { core, redis, keys, log });
+    },
+  };
+}
+
+async function streamMarketData(
+  call: ServerWritableStream<StreamMarketDataRequest, StreamMarketDataResponse>,
+  deps: { core: () => MatchingLoop['core']; redis: RedisManager; keys: RedisKeys; log: Logger },
+): Promise<void> {
+  const { core, redis, keys, log } = deps;
+  const unsubscribes: (() => Promise<void>)[] = [];
+  const stop = () => {
+    for (const u of unsubscribes.splice(0)) void u();
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  try {
+    const markets = call.request.markets;
+    if (markets.length === 0) throw invalidArgument('INVALID_MARKET', 'name at least one market');
+    for (const m of markets) core().market(m);
+    const wanted = new Set(
+      call.request.channels.length === 0
+        ? [
+            MarketDataChannel.MARKET_DATA_CHANNEL_DEPTH,
+            MarketDataChannel.MARKET_DATA_CHANNEL_TRADE,
+            MarketDataChannel.MARKET_DATA_CHANNEL_TICKER,
+          ]
+        : call.request.channels,
+    );
+    for (const market of markets) {
+      const forward = (message: string) => {
+        if (call.cancelled || call.destroyed) return;
+        const event = toStreamEvent(JSON.parse(message) as Record<string, unknown>);
+        if (event !== undefined) call.write({ market, event });
+      };
+      if (wanted.has(MarketDataChannel.MARKET_DATA_CHANNEL_DEPTH))
+        unsubscribes.push(await redis.subscribe(keys.depth(market), forward));
+      if (wanted.has(MarketDataChannel.MARKET_DATA_CHANNEL_TRADE))
+        unsubscribes.push(await redis.subscribe(keys.trades(market), forward));
+      if (wanted.has(MarketDataChannel.MARKET_DATA_CHANNEL_TICKER))
+        unsubscribes.push(await redis.subscribe(keys.ticker(market), forward));
+    }
+    if (call.cancelled) stop();
+  } catch (err) {
+    stop();
+    call.destroy(Object.assign(new Error(), toServiceError(err, log, 'StreamMarketData')));
+  }
+}
+
+/** A pub/sub message (REST field names) as a stream event. */
+function toStreamEvent(m: Record<string, unknown>): StreamMarketDataResponse['event'] {
+  const str = (k: string) => String(m[k] ?? '');
+  switch (m.e) {
+    case 'depth':
+      return {
+        $case: 'depth',
+        value: {
+          market: str('market'),
+          firstUpdateId: str('firstUpdateId'),
+          lastUpdateId: str('lastUpdateId'),
+          bids: (m.bids as [string, string][]).map(([price, quantity]) => ({ price, quantity })),
+          asks: (m.asks as [string, string][]).map(([price, quantity]) => ({ price, quantity })),
+          eventTime: str('ts'),
+        },
+      };
+    case 'trade':
+      return {
+        $case: 'trade',
+        value: {
+          tradeId: str('tradeId'),
+          market: str('market'),
+          price: str('price'),
+          quantity: str('quantity'),
+          quoteQuantity: str('quoteQuantity'),
+          takerSide: sideToProto(m.takerSide === 'buy' ? 'buy' : 'sell'),
+          timestamp: str('ts'),
+        },
+      };
+    case 'ticker':
+      return {
+        $case: 'ticker',
+        value: {
+          market: str('market'),
+          last: str('last'),
+          open: str('open'),
+          high: str('high'),
+          low: str('low'),
+          change: str('change'),
+          changePercent: str('changePercent'),
+          volume: str('volume'),
+          quoteVolume: str('quoteVolume'),
+          trades: str('trades'),
+          openTime: str('openTime'),
+          closeTime: str('closeTime'),
+        },
+      };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The matching loop: the one reader of the command stream and the one writer of engine state.
+ *
+ * On start it loads the newest snapshot, replays the journal after it, and only then serves;
+ * live traffic and replay go through the same `applyEntries`. For each batch of entries it
+ * applies every command to the core in stream order (seq = position, ts = the entry's stream
+ * time), settles the callers waiting on them, then writes the batch's events to the events
+ * stream (each event once: replay skips what was already written) and, when live, publishes
+ * market data. Every N commands or T seconds it snapshots the state to Postgres and trims the
+ * journal entries the snapshot covers.
+ */
+import {
+  ExchangeCore,
+  type ExchangeEvent,
+  fromSnapshot,
+  genesisCommands,
+  type OrderView,
+  toSnapshot,
+  type CommandBody,
+} from './core';
+import { decodeCommands, encodeEvents, streamIdTime } from './codec';
+import type { CommandJournal } from './command-journal';
+import { MarketDataPublisher } from './market-data-publisher';
+import type { SnapshotStore } from './snapshot-store';
+import type { Logger } from '../lib/logger';
+import type { RedisKeys } from '../lib/redis-keys';
+import type { RedisManager } from '../lib/redis-manager';
+
+export interface LoopOptions {
+  readonly snapshotEveryCommands: number;
+  readonly snapshotEverySeconds: number;
+  readonly trimJournal: boolean;
+  /** Entries read per XREAD / XRANGE. */
+  readonly readCount?: number;
+  /** How long one blocking read waits (bounds how fast `stop` returns). */
+  readonly blockMs?: number;
+}
+
+export interface RecoveryReport {
+  readonly fromSnapshot: boolean;
+  readonly replayedCommands: number;
+  readonly ms: number;
+}
+
+/** How many closed orders stay answerable by GetOrder. */
+const RECENT_CLOSED = 100_000;
+
+export class MatchingLoop {
+  core = new ExchangeCore();
+  publisher: MarketDataPublisher;
+  private lastStreamId = '0-0';
+  private lastWrittenEventSeq = 0;
+  private sinceSnapshot = 0;
+  private lastSnapshotAt = Date.now();
+  private snapshotting: Promise<void> | null = null;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private readonly recentClosed = new Map<number, OrderView>();
+
+  constructor(
+    private readonly redis: RedisManager,
+    private readonly keys: RedisKeys,
+    private readonly journal: CommandJournal,
+    private readonly snapshots: SnapshotStore,
+    private readonly log: Logger,
+    private readonly options: LoopOptions,
+  ) {
+    this.publisher = new MarketDataPublisher(this.core, keys);
+  }
+
+  /** Loads the newest snapshot and replays the journal after it. Publishes nothing. */
+  async recover(): Promise<RecoveryReport> {
+    const started = performance.now();
+    const snapshot = await this.snapshots.latest();
+    this.core = snapshot === undefined ? new ExchangeCore() : fromSnapshot(snapshot.state);
+    this.publisher = new MarketDataPublisher(this.core, this.keys);
+    this.lastStreamId = snapshot?.streamId ?? '0-0';
+    const lastEvents = await this.redis.last(this.keys.events);
+    this.lastWrittenEventSeq = Math.max(
+      snapshot?.eventSeq ?? 0,
+      lastEvents === undefined ? 0 : Number(lastEvents.fields.last),
+    );
+    if (
+      snapshot === undefined &&
+      (await this.redis.range(this.keys.commands, '0-0', 1)).length === 0
+    ) {
+      await this.journal.append(
+        genesisCommands().map(({ seq: _s, ts: _t, ...body }) => body as CommandBody),
+      );
+    }
+    let replayed = 0;
+    for (;;) {
+      const entries = await this.redis.range(
+        this.keys.commands,
+        this.lastStreamId,
+        this.options.readCount ?? 1000,
+      );
+      if (entries.length === 0) break;
+      replayed += await this.applyEntries(entries, false);
+    }
+    return {
+      fromSnapshot: snapshot !== undefined,
+      replayedCommands: replayed,
+      ms: performance.now() - started,
+    };
+  }
+
+  /** Starts serving live commands; `onFatal` hears of an error that stopped the loop. */
+  start(onFatal: (err: Error) => void): void {
+    this.running = this.run().catch((err: Error) => {
+      this.log.fatal({ err }, 'matching loop stopped');
+      onFatal(err);
+    });
+  }
+
+  /** Stops after the current batch, takes a final snapshot, and resolves. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+    await this.snapshotting;
+    if (this.sinceSnapshot > 0) {
+      this.snapshotting = this.snapshot();
+      await this.snapshotting;
+    }
+  }
+
+  /** An order of this user: open, or closed recently. */
+  order(userId: string, orderId: number): OrderView | undefined {
+    const open = this.core.order(userId, orderId);
+    if (open !== undefined) return open;
+    const closed = this.recentClosed.get(orderId);
+    return closed?.userId === userId ? closed : undefined;
+  }
+
+  get position(): { streamId: string; commandSeq: number; eventSeq: number } {
+    return {
+      streamId: this.lastStreamId,
+      commandSeq: this.core.lastCommandSeq,
+      eventSeq: this.lastWrittenEventSeq,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const count = this.options.readCount ?? 1000;
+    const blockMs = this.options.blockMs ?? 500;
+    while (!this.stopping) {
+      const entries = await this.redis.pop(this.keys.commands, this.lastStreamId, count, blockMs);
+      if (entries.length > 0) await this.applyEntries(entries, true);
+      this.maybeSnapshot();
+    }
+  }
+
+  private async applyEntries(
+    entries: readonly { id: string; fields: Record<string, string> }[],
+    live: boolean,
+  ): Promise<number> {
+    const core = this.core;
+    const events: ExchangeEvent[] = [];
+    let applied = 0;
+    for (const entry of entries) {
+      const requestIds = JSON.parse(entry.fields.r ?? '[]') as string[];
+      const commands = decodeCommands(entry.fields.c ?? '[]');
+      const ts = streamIdTime(entry.id);
+      for (let i = 0; i < commands.length; i++) {
+        const outcome = core.apply({
+          ...commands[i],
+          seq: core.lastCommandSeq + 1,
+          ts,
+        } as Parameters<ExchangeCore['apply']>[0]);
+        for (const e of outcome.events) events.push(e);
+        if (live) this.journal.settle(requestIds[i], outcome);
+        applied++;
+      }
+      this.lastStreamId = entry.id;
+    }
+    this.sinceSnapshot += applied;
+
+    const pipe = this.redis.pipeline();
+    const fresh =
+      events.length > 0 && events[0].seq <= this.lastWrittenEventSeq
+        ? events.filter((e) => e.seq > this.lastWrittenEventSeq)
+        : events;
+    if (fresh.length > 0) {
+      pipe.xadd(
+        this.keys.events,
+        '*',
+        'first',
+        String(fresh[0].seq),
+        'last',
+        String(fresh[fresh.length - 1].seq),
+        'e',
+        encodeEvents(fresh),
+      );
+    }
+    if (live) this.publisher.publish(events, pipe);
+    const results = await pipe.exec();
+    for (const [err] of results ?? []) if (err) throw err;
+    if (fresh.length > 0) this.lastWrittenEventSeq = fresh[fresh.length - 1].seq;
+
+    for (const e of events) {
+      if (
+        e.type === 'order' &&
+        (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
+      ) {
+        this.recentClosed.set(e.order.orderId, e.order);
+        if (this.recentClosed.size > RECENT_CLOSED)
+          this.recentClosed.delete(this.recentClosed.keys().next().value as number);
+      }
+    }
+    return applied;
+  }
+
+  private maybeSnapshot(): void {
+    if (this.snapshotting !== null || this.sinceSnapshot === 0) return;
+    const due =
+      this.sinceSnapshot >= this.options.snapshotEveryCommands ||
+      Date.now() - this.lastSnapshotAt >= this.options.snapshotEverySeconds * 1000;
+    if (!due) return;
+    this.snapshotting = this.snapshot()
+      .catch((err: Error) => this.log.error({ err }, 'snapshot failed; will retry'))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  /** Captures the state now (synchronously), then stores it and trims the journal. */
+  private async snapshot(): Promise<void> {
+    const { streamId, commandSeq, eventSeq } = this.position;
+    const json = JSON.stringify(toSnapshot(this.core));
+    const covered = this.sinceSnapshot;
+    this.sinceSnapshot = 0;
+    this.lastSnapshotAt = Date.now();
+    try {
+      await this.snapshots.save(streamId, commandSeq, eventSeq, json);
+    } catch (err) {
+      this.sinceSnapshot += covered;
+      throw err;
+    }
+    if (this.options.trimJournal) await this.redis.trim(this.keys.commands, streamId);
+    this.log.info({ commandSeq, streamId, bytes: json.length }, 'snapshot saved');
+  }
+}

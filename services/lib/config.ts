@@ -1,0 +1,63 @@
+/**
+ * Configuration of every service, from the environment, validated once at start with zod.
+ * This is the one schema: README's table of settings lists exactly these variables.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'on' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const shared = {
+  /** Redis for the command journal, the events stream and pub/sub. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Namespace for every Redis key and channel, so several stacks can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only')
+    .default('exchange:'),
+  /** Postgres for snapshots and history. */
+  DATABASE_URL: z.string().default('postgresql://postgres@127.0.0.1:5432/exchange'),
+  /** Schema inside the database (tests use one of their own). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase SQL identifier')
+    .default('public'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+export const engineConfigSchema = z.object({
+  ...shared,
+  ENGINE_HOST: z.string().default('0.0.0.0'),
+  ENGINE_PORT: port.default(50051),
+  /** Snapshot the engine state every this many commands... */
+  SNAPSHOT_EVERY_COMMANDS: z.coerce.number().int().positive().default(100_000),
+  /** ...or every this many seconds, whichever comes first (only if something changed). */
+  SNAPSHOT_EVERY_SECONDS: z.coerce.number().positive().default(60),
+  /** Trim journal entries that a snapshot covers (off keeps the whole journal, for audits). */
+  JOURNAL_TRIM: bool.default(true),
+});
+
+export type EngineConfig = z.infer<typeof engineConfigSchema>;
+
+/** Thrown for a bad environment; `main` prints it and exits with {@link EXIT_CONFIG}. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const EXIT_CONFIG = 78;
+export const EXIT_UNAVAILABLE = 69;
+
+export function loadConfig<S extends z.ZodTypeAny>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,29 @@
+/**
+ * Every Redis key and pub/sub channel name, in one place. All carry the configured prefix so
+ * that several stacks (or test runs) can share one Redis.
+ */
+export interface RedisKeys {
+  /** Stream: the engine's input journal. */
+  readonly commands: string;
+  /** Stream: what the engine did, for the History persister. */
+  readonly events: string;
+  /** Channel: depth diffs of a market. */
+  depth(market: string): string;
+  /** Channel: trades of a market. */
+  trades(market: string): string;
+  /** Channel: 24h ticker of a market. */
+  ticker(market: string): string;
+  /** Channel: a user's order and balance updates. */
+  user(userId: string): string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    commands: `${prefix}engine:commands`,
+    events: `${prefix}engine:events`,
+    depth: (market) => `${prefix}md:depth:${market}`,
+    trades: (market) => `${prefix}md:trade:${market}`,
+    ticker: (market) => `${prefix}md:ticker:${market}`,
+    user: (userId) => `${prefix}user:${userId}`,
+  };
+}
