@@ -410,7 +410,8 @@ async function streamMarketData(
     if (call.cancelled) stop();
   } catch (err) {
     stop();
-    call.destroy(Object.assign(new Error(), toServiceError(err, log, 'StreamMarketData')));
+    // grpc-js ends a server stream with a status when the call emits 'error'.
+    call.emit('error', toServiceError(err, log, 'StreamMarketData'));
   }
 }
 
