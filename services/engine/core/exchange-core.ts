@@ -487,6 +487,13 @@ export class ExchangeCore {
       }
       this.trade(market, level, taker, maker, lots, fills);
       if (taker.remaining === 0) return 'done';
+      // An order sized by quote amount is done once the amount is used up, book or no book.
+      if (
+        taker.quoteAmount > 0n &&
+        (isBuy ? taker.locked === 0n : taker.filledQuote >= taker.quoteAmount)
+      ) {
+        return 'done';
+      }
     }
   }
 

@@ -509,3 +509,19 @@ describe('markets at run time', () => {
     expect(h.core.marketViews().map((m) => m.symbol)).toContain('DOGE_USDC');
   });
 });
+
+describe('market orders sized by quote amount', () => {
+  it('are filled once the amount is spent, even when that empties the book', () => {
+    const h = new Harness();
+    const maker = h.user({ SOL: '1' });
+    h.place(maker, { side: 'sell', price: '100', quantity: '0.02' });
+    const taker = h.user({ USDC: '10' });
+    const r = Harness.order(h.place(taker, { side: 'buy', type: 'market', quoteAmount: '2' }));
+    expect(r.order).toMatchObject({
+      status: 'filled',
+      filledQuantity: 2,
+      filledQuoteAmount: 2_000_000n,
+      locked: 0n,
+    });
+  });
+});
