@@ -397,8 +397,10 @@ async function streamMarketData(
     for (const market of markets) {
       const forward = (message: string) => {
         if (call.cancelled || call.destroyed) return;
-        const event = toStreamEvent(JSON.parse(message) as Record<string, unknown>);
-        if (event !== undefined) call.write({ market, event });
+        for (const update of JSON.parse(message) as Record<string, unknown>[]) {
+          const event = toStreamEvent(update);
+          if (event !== undefined) call.write({ market, event });
+        }
       };
       if (wanted.has(MarketDataChannel.MARKET_DATA_CHANNEL_DEPTH))
         unsubscribes.push(await redis.subscribe(keys.depth(market), forward));

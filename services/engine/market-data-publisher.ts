@@ -4,8 +4,9 @@
  *
  * Per batch of applied commands: one depth diff per market that changed (levels merged, with
  * firstUpdateId/lastUpdateId), every trade, one 24h ticker per market that traded, and each
- * user's order, fill and balance updates on that user's channel. Messages are JSON with the REST
- * API's field names and decimal strings.
+ * user's order, fill and balance updates on that user's channel. Each channel gets one message
+ * per batch: a JSON array of its updates, in order, with the REST API's field names and decimal
+ * strings.
  */
 import type { ChainableCommander } from 'ioredis';
 import {
@@ -122,6 +123,13 @@ export class MarketDataPublisher {
 
   /** Queues the messages for one batch of events on `pipe` (the caller executes it). */
   publish(events: readonly ExchangeEvent[], pipe: ChainableCommander): void {
+    // One message per channel per batch: a JSON array of that channel's updates, in order.
+    const out = new Map<string, string[]>();
+    const send = (channel: string, json: string) => {
+      const list = out.get(channel);
+      if (list === undefined) out.set(channel, [json]);
+      else list.push(json);
+    };
     const depth = new Map<
       string,
       {
@@ -154,7 +162,7 @@ export class MarketDataPublisher {
           const price = stepsToDecimal(e.price, m.tick);
           const quantity = stepsToDecimal(e.quantity, m.lot);
           const quoteQuantity = formatScaled(e.quoteAmount, m.quote.decimals);
-          pipe.publish(
+          send(
             this.keys.trades(e.market),
             JSON.stringify({
               e: 'trade',
@@ -173,7 +181,7 @@ export class MarketDataPublisher {
           ] as const) {
             const feeDecimals =
               party.feeAsset === m.base.symbol ? m.base.decimals : m.quote.decimals;
-            pipe.publish(
+            send(
               this.keys.user(party.userId),
               JSON.stringify({
                 e: 'fill',
@@ -194,7 +202,7 @@ export class MarketDataPublisher {
           break;
         }
         case 'order':
-          pipe.publish(
+          send(
             this.keys.user(e.order.userId),
             JSON.stringify({
               e: 'order',
@@ -207,7 +215,7 @@ export class MarketDataPublisher {
           break;
         case 'balance': {
           const decimals = this.decimals(e.asset);
-          pipe.publish(
+          send(
             this.keys.user(e.userId),
             JSON.stringify({
               e: 'balance',
@@ -227,7 +235,7 @@ export class MarketDataPublisher {
       const m = this.core.market(market);
       const levels = (side: Map<number, number>) =>
         [...side].map(([p, q]) => [stepsToDecimal(p, m.tick), stepsToDecimal(q, m.lot)]);
-      pipe.publish(
+      send(
         this.keys.depth(market),
         JSON.stringify({
           e: 'depth',
@@ -242,8 +250,9 @@ export class MarketDataPublisher {
     }
     for (const [market, ts] of traded) {
       const json = this.tickerJson(market, ts);
-      if (json !== undefined) pipe.publish(this.keys.ticker(market), JSON.stringify(json));
+      if (json !== undefined) send(this.keys.ticker(market), JSON.stringify(json));
     }
+    for (const [channel, messages] of out) pipe.publish(channel, `[${messages.join(',')}]`);
   }
 
   /** The 24h ticker of a market as of `now` (undefined before its first trade since start). */

@@ -53,6 +53,8 @@ export class MatchingLoop {
   private sinceSnapshot = 0;
   private lastSnapshotAt = Date.now();
   private snapshotting: Promise<void> | null = null;
+  /** The events/market-data write of the previous batch, overlapping the next read. */
+  private writing: Promise<void> = Promise.resolve();
   private stopping = false;
   private running: Promise<void> | null = null;
   private readonly recentClosed = new Map<number, OrderView>();
@@ -148,6 +150,7 @@ export class MatchingLoop {
       if (entries.length > 0) await this.applyEntries(entries, true);
       this.maybeSnapshot();
     }
+    await this.writing;
   }
 
   private async applyEntries(
@@ -175,6 +178,8 @@ export class MatchingLoop {
     }
     this.sinceSnapshot += applied;
 
+    // One write at a time, in order, each overlapping the next read of the journal.
+    await this.writing;
     const pipe = this.redis.pipeline();
     const fresh =
       events.length > 0 && events[0].seq <= this.lastWrittenEventSeq
@@ -193,9 +198,14 @@ export class MatchingLoop {
       );
     }
     if (live) this.publisher.publish(events, pipe);
-    const results = await pipe.exec();
-    for (const [err] of results ?? []) if (err) throw err;
     if (fresh.length > 0) this.lastWrittenEventSeq = fresh[fresh.length - 1].seq;
+    const write = pipe.exec().then((results) => {
+      for (const [err] of results ?? []) if (err) throw err;
+    });
+    // A failed write must stop the loop: keep the rejection for the next await of `writing`.
+    write.catch(() => undefined);
+    if (live) this.writing = write;
+    else await write;
 
     for (const e of events) {
       if (
@@ -231,6 +241,8 @@ export class MatchingLoop {
     this.sinceSnapshot = 0;
     this.lastSnapshotAt = Date.now();
     try {
+      // The snapshot says events up to eventSeq are written: make it so before storing it.
+      await this.writing;
       await this.snapshots.save(streamId, commandSeq, eventSeq, json);
     } catch (err) {
       this.sinceSnapshot += covered;

@@ -1,0 +1,191 @@
+/**
+ * Order entry through gRPC with the Redis journal, end to end: unary PlaceOrder with many calls
+ * in flight, batched PlaceOrders, and the OrderEntry stream; then the journal's replay speed
+ * after a kill -9. The engine runs as a child process on its own Redis prefix and schema.
+ * Prints human lines, then one JSON line.
+ *
+ *   npm run bench:grpc            (BENCH_ORDERS=50000 to change the size of each run)
+ */
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../gen/exchange/v1/common';
+import type { OrderEntryResponse, PlaceOrderRequest } from '../gen/exchange/v1/engine';
+import { engineClient, type EngineApi } from '../test/support/engine-client';
+import { benchEnv, startEngineProcess, stopEngineProcess } from './support/engine-process';
+
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
+const USERS = 8;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(name: string, count: number, ms: number, latencies: number[]) {
+  latencies.sort((a, b) => a - b);
+  const result = {
+    ordersPerSec: Math.round((count / ms) * 1000),
+    p50Ms: +percentile(latencies, 50).toFixed(3),
+    p99Ms: +percentile(latencies, 99).toFixed(3),
+    orders: count,
+  };
+  console.log(
+    `${name.padEnd(10)} ${String(result.ordersPerSec).padStart(8)} orders/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms`,
+  );
+  return result;
+}
+
+/** n/100 as a decimal string, without floating point. */
+const hundredths = (n: number) => `${Math.floor(n / 100)}.${String(n % 100).padStart(2, '0')}`;
+
+/** Deterministic orders from `users` around a mid of 100 USDC: about a third cross. */
+function makeOrders(users: string[], n: number): PlaceOrderRequest[] {
+  let x = 12345;
+  const rnd = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const orders: PlaceOrderRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    const buy = rnd() < 0.5;
+    const offset = Math.floor(rnd() * 60) - 20; // cents; negative offsets cross
+    const cents = 10_000 + (buy ? -offset : offset);
+    orders.push({
+      userId: users[i % users.length],
+      market: 'SOL_USDC',
+      side: buy ? Side.SIDE_BUY : Side.SIDE_SELL,
+      type: OrderType.ORDER_TYPE_LIMIT,
+      price: hundredths(cents),
+      quantity: hundredths(2 + Math.floor(rnd() * 100)),
+      timeInForce: TimeInForce.TIME_IN_FORCE_GTC,
+      postOnly: false,
+      selfTradePrevention: SelfTradePrevention.SELF_TRADE_PREVENTION_CANCEL_TAKER,
+    });
+  }
+  return orders;
+}
+
+async function unary(api: EngineApi, orders: PlaceOrderRequest[], inFlight: number) {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < orders.length) {
+        const order = orders[next++];
+        const t = performance.now();
+        await api.placeOrder(order);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return summary('unary', orders.length, performance.now() - start, latencies);
+}
+
+async function batched(
+  api: EngineApi,
+  orders: PlaceOrderRequest[],
+  batch: number,
+  inFlight: number,
+) {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < orders.length) {
+        const slice = orders.slice(next, next + batch);
+        next += batch;
+        const t = performance.now();
+        await api.placeOrders({ orders: slice });
+        const ms = performance.now() - t;
+        for (let i = 0; i < slice.length; i++) latencies.push(ms);
+      }
+    }),
+  );
+  return summary('batched', orders.length, performance.now() - start, latencies);
+}
+
+async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: number) {
+  const latencies: number[] = [];
+  const sentAt = new Array<number>(orders.length);
+  const call = api.raw.orderEntry();
+  let sent = 0;
+  let received = 0;
+  const start = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const pump = () => {
+      while (sent < orders.length && sent - received < window) {
+        sentAt[sent] = performance.now();
+        call.write({ requestId: String(sent), action: { $case: 'place', value: orders[sent] } });
+        sent++;
+      }
+      if (sent === orders.length) call.end();
+    };
+    call.on('data', (r: OrderEntryResponse) => {
+      latencies.push(performance.now() - sentAt[Number(r.requestId)]);
+      received++;
+      if (received === orders.length) resolve();
+      else pump();
+    });
+    call.on('error', reject);
+    pump();
+  });
+  return summary('streaming', orders.length, performance.now() - start, latencies);
+}
+
+async function main() {
+  const env = benchEnv('grpc', {
+    SNAPSHOT_EVERY_COMMANDS: '10000000',
+    SNAPSHOT_EVERY_SECONDS: '100000',
+    LOG_LEVEL: 'info',
+  });
+  let engine = await startEngineProcess(env);
+  process.on('exit', () => engine.child.kill('SIGKILL'));
+  const api = engineClient(`127.0.0.1:${engine.port}`);
+  const users: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const { userId } = await api.createUser({});
+    await api.deposit({ userId, asset: 'USDC', amount: '1000000000', idempotencyKey: '' });
+    await api.deposit({ userId, asset: 'SOL', amount: '10000000', idempotencyKey: '' });
+    users.push(userId);
+  }
+  // Warm up both ends.
+  await batched(api, makeOrders(users, 5000), 500, 2);
+
+  const results = {
+    unary: await unary(api, makeOrders(users, Math.min(ORDERS, 20_000)), 128),
+    batched: await batched(api, makeOrders(users, ORDERS), 500, 4),
+    streaming: await streaming(api, makeOrders(users, ORDERS), 4000),
+  };
+  api.close();
+
+  // Replay: kill -9 (no snapshot covers the run), restart, and read the recovery figures.
+  await stopEngineProcess(engine, 'SIGKILL');
+  engine = await startEngineProcess(env);
+  const replay = engine.recovery;
+  const replayPerSec = Math.round((replay.replayedCommands / replay.ms) * 1000);
+  console.log(
+    `replay     ${replay.replayedCommands} commands in ${replay.ms.toFixed(0)} ms = ${replayPerSec} commands/s`,
+  );
+  await stopEngineProcess(engine);
+
+  console.log(
+    JSON.stringify({
+      bench: 'grpc',
+      node: process.version,
+      unaryOrdersPerSec: results.unary.ordersPerSec,
+      unaryP50Ms: results.unary.p50Ms,
+      unaryP99Ms: results.unary.p99Ms,
+      batchedOrdersPerSec: results.batched.ordersPerSec,
+      batchedP50Ms: results.batched.p50Ms,
+      batchedP99Ms: results.batched.p99Ms,
+      streamingOrdersPerSec: results.streaming.ordersPerSec,
+      streamingP50Ms: results.streaming.p50Ms,
+      streamingP99Ms: results.streaming.p99Ms,
+      replayCommandsPerSec: replayPerSec,
+      replayedCommands: replay.replayedCommands,
+    }),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
