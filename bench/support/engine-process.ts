@@ -6,6 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -68,4 +70,26 @@ export function stopEngineProcess(
     p.child.once('exit', (code) => resolve(code));
     p.child.kill(signal);
   });
+}
+
+/** Removes what a benchmark's engine left: its Redis keys and its Postgres schema. */
+export async function cleanupBenchEnv(env: Record<string, string>): Promise<void> {
+  const redis = new Redis(env.REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  const client = new pg.Client({ connectionString: env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${env.DATABASE_SCHEMA}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
