@@ -9,7 +9,12 @@
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../gen/exchange/v1/common';
 import type { OrderEntryResponse, PlaceOrderRequest } from '../gen/exchange/v1/engine';
 import { engineClient, type EngineApi } from '../test/support/engine-client';
-import { benchEnv, cleanupBenchEnv, startEngineProcess, stopEngineProcess } from './support/engine-process';
+import {
+  benchEnv,
+  cleanupBenchEnv,
+  startEngineProcess,
+  stopEngineProcess,
+} from './support/engine-process';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
 const USERS = 8;

@@ -44,12 +44,16 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
     await redis.close();
     throw err;
   }
+  let journalRedis: RedisManager | undefined;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
     const keys = redisKeys(config.REDIS_PREFIX);
-    const journal = new CommandJournal(redis, keys.commands);
+    // The journal appends on a connection of its own: a blip there fails only the calls in
+    // flight (outcome unknown), never the loop's reads and writes.
+    journalRedis = await RedisManager.connect(config.REDIS_URL, { name: 'engine:journal' });
+    const journal = new CommandJournal(journalRedis, keys.commands);
     const loop = new MatchingLoop(redis, keys, journal, new SnapshotStore(db), log, {
       snapshotEveryCommands: config.SNAPSHOT_EVERY_COMMANDS,
       snapshotEverySeconds: config.SNAPSHOT_EVERY_SECONDS,
@@ -101,12 +105,14 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
         });
         // ... then finish the batch and snapshot.
         await loop.stop();
+        await journalRedis?.close();
         await redis.close();
         await db.close();
         log.info('engine stopped');
       })());
     return { port, recovery, loop, stop, fatal };
   } catch (err) {
+    await journalRedis?.close();
     await redis.close();
     await db.close();
     throw err;

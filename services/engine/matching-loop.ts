@@ -56,6 +56,8 @@ export class MatchingLoop {
   /** The events/market-data write of the previous batch, overlapping the next read. */
   private writing: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Why the loop died, if it did: then nothing more is written, not even a snapshot. */
+  private failed: Error | null = null;
   private running: Promise<void> | null = null;
   private readonly recentClosed = new Map<number, OrderView>();
 
@@ -110,6 +112,7 @@ export class MatchingLoop {
   /** Starts serving live commands; `onFatal` hears of an error that stopped the loop. */
   start(onFatal: (err: Error) => void): void {
     this.running = this.run().catch((err: Error) => {
+      this.failed = err;
       this.log.fatal({ err }, 'matching loop stopped');
       onFatal(err);
     });
@@ -120,7 +123,7 @@ export class MatchingLoop {
     this.stopping = true;
     await this.running;
     await this.snapshotting;
-    if (this.sinceSnapshot > 0) {
+    if (this.failed === null && this.sinceSnapshot > 0) {
       this.snapshotting = this.snapshot();
       await this.snapshotting;
     }

@@ -172,7 +172,11 @@ async function open(url: string, name: string, timeoutMs: number): Promise<Redis
     lazyConnect: true,
     connectionName: name,
     connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 3,
+    // Never send a command twice: a command whose reply was lost (connection dropped) fails
+    // instead of being re-sent after the reconnect, where an XADD would journal it twice.
+    // The caller sees UNAVAILABLE with an unknown outcome, which is the truth.
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
     // Reconnect after a drop, but only once we have been connected (the first attempt fails fast).
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
   });
