@@ -17,7 +17,9 @@ say() { if [ "$quiet" = 0 ]; then echo "setup: $*"; fi; }
 # 1. Dependencies: install when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci when the lock file is complete; some npm versions leave other platforms' optional
+  # packages out of it (and then refuse npm ci), so fall back to npm install from the same lock.
+  npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
 fi
 
 # 2. Generated code from proto/ (not committed): regenerate when any .proto is newer.
