@@ -19,8 +19,9 @@ export interface Asset {
 export class Account {
   readonly available: bigint[] = [];
   readonly locked: bigint[] = [];
-  /** Open orders by id, in id order. */
-  readonly openOrders = new Map<number, Order>();
+  /** Open orders in id order, as an intrusive list through `Order.prevOpen/nextOpen`. */
+  private firstOpen: Order | null = null;
+  private lastOpen: Order | null = null;
   /** Open orders by client order id. */
   readonly byClientId = new Map<string, Order>();
   /** Per asset: the command stamp that last touched this balance (dedupes balance events). */
@@ -32,6 +33,33 @@ export class Account {
     assetCount: number,
   ) {
     for (let i = 0; i < assetCount; i++) this.addAsset();
+  }
+
+  /** Appends a newly resting order (ids only grow, so the list stays in id order). */
+  addOpen(order: Order): void {
+    order.prevOpen = this.lastOpen;
+    order.nextOpen = null;
+    if (this.lastOpen === null) this.firstOpen = order;
+    else this.lastOpen.nextOpen = order;
+    this.lastOpen = order;
+    if (order.clientOrderId !== null) this.byClientId.set(order.clientOrderId, order);
+  }
+
+  removeOpen(order: Order): void {
+    if (order.prevOpen === null) this.firstOpen = order.nextOpen;
+    else order.prevOpen.nextOpen = order.nextOpen;
+    if (order.nextOpen === null) this.lastOpen = order.prevOpen;
+    else order.nextOpen.prevOpen = order.prevOpen;
+    order.prevOpen = null;
+    order.nextOpen = null;
+    if (order.clientOrderId !== null) this.byClientId.delete(order.clientOrderId);
+  }
+
+  /** The open orders, oldest first. */
+  openOrders(): Order[] {
+    const orders: Order[] = [];
+    for (let o = this.firstOpen; o !== null; o = o.nextOpen) orders.push(o);
+    return orders;
   }
 
   addAsset(): void {

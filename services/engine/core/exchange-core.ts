@@ -34,8 +34,6 @@ import {
   type Side,
   type TimeInForce,
   type WithdrawCommand,
-  STP_MODES,
-  TIME_IN_FORCES,
 } from './types';
 import { MAX_LOTS, MAX_TICKS } from './units';
 
@@ -155,7 +153,7 @@ export class ExchangeCore {
   private addAsset(symbol: string, decimals: number): Reply {
     const asset = this.sheet.addAsset(symbol, decimals);
     const view: AssetView = { symbol: asset.symbol, decimals: asset.decimals };
-    this.emit({ type: 'asset_added', seq: 0, ts: 0, asset: view });
+    this.emit({ type: 'asset_added', seq: ++this.counters.event, ts: this.ts, asset: view });
     return { kind: 'asset', asset: view };
   }
 
@@ -165,7 +163,12 @@ export class ExchangeCore {
     }
     const market = Market.create(cmd, this.sheet.asset(cmd.base), this.sheet.asset(cmd.quote));
     this.markets.set(market.symbol, market);
-    this.emit({ type: 'market_added', seq: 0, ts: 0, market: market.spec });
+    this.emit({
+      type: 'market_added',
+      seq: ++this.counters.event,
+      ts: this.ts,
+      market: market.spec,
+    });
     return { kind: 'market', market: market.spec };
   }
 
@@ -176,7 +179,7 @@ export class ExchangeCore {
     const userId = String(this.counters.user + 1);
     this.sheet.openAccount(userId, apiKeyHash);
     this.counters.user++;
-    this.emit({ type: 'user_created', seq: 0, ts: 0, userId });
+    this.emit({ type: 'user_created', seq: ++this.counters.event, ts: this.ts, userId });
     return { kind: 'user', userId };
   }
 
@@ -222,8 +225,8 @@ export class ExchangeCore {
     this.touchBalance(account, asset);
     this.emit({
       type: type === 'deposit' ? 'deposit' : 'withdrawal',
-      seq: 0,
-      ts: 0,
+      seq: ++this.counters.event,
+      ts: this.ts,
       userId: account.userId,
       asset: asset.symbol,
       amount: cmd.amount,
@@ -250,7 +253,7 @@ export class ExchangeCore {
       throw new DomainError('INVALID_ORDER', `side must be buy or sell, got ${String(side)}`);
     }
     const stp: SelfTradePrevention = cmd.selfTradePrevention ?? 'cancel_taker';
-    if (!STP_MODES.includes(stp)) {
+    if (stp !== 'cancel_taker' && stp !== 'cancel_maker' && stp !== 'cancel_both') {
       throw new DomainError('INVALID_ORDER', `unknown self-trade prevention ${String(stp)}`);
     }
     if (cmd.postOnly !== undefined && typeof cmd.postOnly !== 'boolean') {
@@ -275,7 +278,7 @@ export class ExchangeCore {
     let notional = 0n;
     if (cmd.orderType === 'limit') {
       tif = cmd.timeInForce ?? 'GTC';
-      if (!TIME_IN_FORCES.includes(tif)) {
+      if (tif !== 'GTC' && tif !== 'IOC' && tif !== 'FOK') {
         throw new DomainError(
           'INVALID_TIME_IN_FORCE',
           `time in force must be GTC, IOC or FOK, got ${String(tif)}`,
@@ -540,8 +543,8 @@ export class ExchangeCore {
     const makerFeeAsset = takerBuys ? market.quote.symbol : market.base.symbol;
     this.emit({
       type: 'trade',
-      seq: 0,
-      ts: 0,
+      seq: ++this.counters.event,
+      ts: this.ts,
       market: market.symbol,
       tradeId,
       price,
@@ -595,8 +598,7 @@ export class ExchangeCore {
     const level = market.book.add(order);
     this.touchLevel(market, level);
     this.orders.set(order.id, order);
-    order.account.openOrders.set(order.id, order);
-    if (order.clientOrderId !== null) order.account.byClientId.set(order.clientOrderId, order);
+    order.account.addOpen(order);
     if (order.side === 'buy') this.trimBuyLock(order);
     if (order.filled > 0) {
       order.status = 'partially_filled';
@@ -617,8 +619,7 @@ export class ExchangeCore {
     const level = order.market.book.remove(order);
     this.touchLevel(order.market, level);
     this.orders.delete(order.id);
-    order.account.openOrders.delete(order.id);
-    if (order.clientOrderId !== null) order.account.byClientId.delete(order.clientOrderId);
+    order.account.removeOpen(order);
     this.finish(order, status, reason);
   }
 
@@ -663,7 +664,8 @@ export class ExchangeCore {
     if (orderId !== undefined) {
       if (!Number.isSafeInteger(orderId))
         throw new DomainError('ORDER_NOT_FOUND', 'order not found');
-      order = account.openOrders.get(orderId);
+      order = this.orders.get(orderId);
+      if (order !== undefined && order.account !== account) order = undefined;
       if (
         order !== undefined &&
         clientOrderId !== undefined &&
@@ -690,7 +692,7 @@ export class ExchangeCore {
     const account = this.sheet.account(cmd.userId);
     const market = cmd.market === undefined ? undefined : this.market(cmd.market);
     const victims: Order[] = [];
-    for (const order of account.openOrders.values()) {
+    for (const order of account.openOrders()) {
       if (market === undefined || order.market === market) victims.push(order);
     }
     const orders: OrderView[] = [];
@@ -735,14 +737,20 @@ export class ExchangeCore {
   // -------------------------------------------------------------------------------------------
   // Events
 
+  /** Records an event; its `seq` (++counters.event) and `ts` are set where it is built, in order. */
   private emit(event: ExchangeEvent): void {
-    (event as { seq: number }).seq = ++this.counters.event;
-    (event as { ts: number }).ts = this.ts;
     this.events.push(event);
   }
 
   private emitOrder(kind: OrderEventKind, order: Order, reason: CloseReason | null): void {
-    this.emit({ type: 'order', seq: 0, ts: 0, kind, order: toOrderView(order), reason });
+    this.emit({
+      type: 'order',
+      seq: ++this.counters.event,
+      ts: this.ts,
+      kind,
+      order: toOrderView(order),
+      reason,
+    });
   }
 
   private touchBalance(account: Account, asset: Asset): void {
@@ -771,8 +779,8 @@ export class ExchangeCore {
       const asset = assets[i];
       this.emit({
         type: 'balance',
-        seq: 0,
-        ts: 0,
+        seq: ++this.counters.event,
+        ts: this.ts,
         userId: account.userId,
         asset: asset.symbol,
         available: account.available[asset.index],
@@ -793,8 +801,8 @@ export class ExchangeCore {
       market.touchedLevels.length = 0;
       this.emit({
         type: 'depth',
-        seq: 0,
-        ts: 0,
+        seq: ++this.counters.event,
+        ts: this.ts,
         market: market.symbol,
         updateId: ++market.updateId,
         bids,
@@ -837,8 +845,8 @@ export class ExchangeCore {
 
   /** An open order of this user, or undefined (orders of other users are never visible). */
   order(userId: string, orderId: number): OrderView | undefined {
-    const order = this.sheet.accounts.get(userId)?.openOrders.get(orderId);
-    return order === undefined ? undefined : toOrderView(order);
+    const order = this.orders.get(orderId);
+    return order === undefined || order.account.userId !== userId ? undefined : toOrderView(order);
   }
 
   orderByClientId(userId: string, clientOrderId: string): OrderView | undefined {
@@ -850,7 +858,7 @@ export class ExchangeCore {
   openOrders(userId: string, market?: string): OrderView[] {
     const account = this.sheet.account(userId);
     const views: OrderView[] = [];
-    for (const order of account.openOrders.values()) {
+    for (const order of account.openOrders()) {
       if (market === undefined || order.market.symbol === market) views.push(toOrderView(order));
     }
     return views;

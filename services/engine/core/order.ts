@@ -31,6 +31,9 @@ export class Order {
   prev: Order | null = null;
   next: Order | null = null;
   level: PriceLevel | null = null;
+  // Intrusive links of the account's list of open orders.
+  prevOpen: Order | null = null;
+  nextOpen: Order | null = null;
 
   constructor(
     readonly id: number,

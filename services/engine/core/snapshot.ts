@@ -190,8 +190,7 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     order.updatedAt = s.updatedAt;
     byId.set(order.id, order);
     core.orders.set(order.id, order);
-    account.openOrders.set(order.id, order);
-    if (order.clientOrderId !== null) account.byClientId.set(order.clientOrderId, order);
+    account.addOpen(order);
   }
   for (const m of snapshot.markets) {
     const book = core.market(m.spec.symbol).book;
