@@ -34,8 +34,40 @@ export function decodeCommands(text: string): CommandBody[] {
   return commands as unknown as CommandBody[];
 }
 
+/**
+ * Events as one JSON array. An order's static fields (side, type, price, time in force, ...) are
+ * written with its `accepted` event only; later order events carry what changes (status, filled,
+ * quantity, locked, updatedAt) and the order's id, user and market.
+ */
 export function encodeEvents(events: readonly ExchangeEvent[]): string {
-  return JSON.stringify(events);
+  const wire = new Array<unknown>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    if (e.type === 'order' && e.kind !== 'accepted') {
+      const o = e.order;
+      wire[i] = {
+        type: e.type,
+        seq: e.seq,
+        ts: e.ts,
+        kind: e.kind,
+        reason: e.reason,
+        order: {
+          orderId: o.orderId,
+          userId: o.userId,
+          market: o.market,
+          status: o.status,
+          quantity: o.quantity,
+          filledQuantity: o.filledQuantity,
+          filledQuoteAmount: o.filledQuoteAmount,
+          locked: o.locked,
+          updatedAt: o.updatedAt,
+        },
+      };
+    } else {
+      wire[i] = e;
+    }
+  }
+  return JSON.stringify(wire);
 }
 
 /** Events as their readers see them: every bigint is a decimal string. */

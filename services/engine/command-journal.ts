@@ -17,7 +17,8 @@ import type { RedisManager } from '../lib/redis-manager';
 interface Waiter {
   resolve(outcome: Outcome): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  /** When the caller stops waiting (ms since epoch). */
+  deadline: number;
 }
 
 export interface JournalOptions {
@@ -34,6 +35,7 @@ export class CommandJournal {
   private scheduled = false;
   private readonly waiters = new Map<string, Waiter>();
   private closed = false;
+  private sweeper: NodeJS.Timeout | null = null;
   private readonly maxBatch: number;
   private readonly applyTimeoutMs: number;
 
@@ -55,17 +57,8 @@ export class CommandJournal {
     }
     const id = `${this.instance}.${++this.next}`;
     return new Promise<Outcome>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(id);
-        reject(
-          new ServiceFailure(
-            status.UNAVAILABLE,
-            'APPLY_TIMEOUT',
-            'the command was journaled but not applied in time; its outcome is unknown',
-          ),
-        );
-      }, this.applyTimeoutMs);
-      this.waiters.set(id, { resolve, reject, timer });
+      this.waiters.set(id, { resolve, reject, deadline: Date.now() + this.applyTimeoutMs });
+      this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
       this.queue.push({ id, command });
       if (this.queue.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
@@ -85,8 +78,28 @@ export class CommandJournal {
     const waiter = this.waiters.get(requestId);
     if (waiter === undefined) return;
     this.waiters.delete(requestId);
-    clearTimeout(waiter.timer);
     waiter.resolve(outcome);
+  }
+
+  /** Fails the callers whose command was not applied in time (one timer for all of them). */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, waiter] of this.waiters) {
+      // Waiters are in submission order, so the first one still in time ends the sweep.
+      if (waiter.deadline > now) break;
+      this.waiters.delete(id);
+      waiter.reject(
+        new ServiceFailure(
+          status.UNAVAILABLE,
+          'APPLY_TIMEOUT',
+          'the command was journaled but not applied in time; its outcome is unknown',
+        ),
+      );
+    }
+    if (this.waiters.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   /** Appends an entry nobody waits for (genesis). */
@@ -119,7 +132,6 @@ export class CommandJournal {
             const waiter = this.waiters.get(id);
             if (waiter === undefined) continue;
             this.waiters.delete(id);
-            clearTimeout(waiter.timer);
             waiter.reject(
               new ServiceFailure(
                 status.UNAVAILABLE,

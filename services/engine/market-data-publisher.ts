@@ -115,6 +115,16 @@ export function orderJson(m: Market, o: OrderView) {
 
 export class MarketDataPublisher {
   private readonly tickers = new Map<string, TickerWindow>();
+  /**
+   * Channels someone is subscribed to (refreshed from PUBSUB CHANNELS by the loop). Messages for
+   * other channels are not even built: formatting every user's updates costs more than matching.
+   * Null: not known yet, publish everything.
+   */
+  private listening: Set<string> | null = null;
+
+  setListening(channels: readonly string[]): void {
+    this.listening = new Set(channels);
+  }
 
   constructor(
     private readonly core: ExchangeCore,
@@ -125,6 +135,8 @@ export class MarketDataPublisher {
   publish(events: readonly ExchangeEvent[], pipe: ChainableCommander): void {
     // One message per channel per batch: a JSON array of that channel's updates, in order.
     const out = new Map<string, string[]>();
+    const listening = this.listening;
+    const wanted = (channel: string) => listening === null || listening.has(channel);
     const send = (channel: string, json: string) => {
       const list = out.get(channel);
       if (list === undefined) out.set(channel, [json]);
@@ -144,6 +156,7 @@ export class MarketDataPublisher {
     for (const e of events) {
       switch (e.type) {
         case 'depth': {
+          if (!wanted(this.keys.depth(e.market))) break;
           let d = depth.get(e.market);
           if (d === undefined) {
             d = { first: e.updateId, last: e.updateId, ts: e.ts, bids: new Map(), asks: new Map() };
@@ -159,26 +172,33 @@ export class MarketDataPublisher {
           const m = this.core.market(e.market);
           this.ticker(e.market).add(e.ts, e.price, e.quantity, e.quoteAmount);
           traded.set(e.market, e.ts);
+          const tradeChannel = this.keys.trades(e.market);
+          const makerChannel = this.keys.user(e.maker.userId);
+          const takerChannel = this.keys.user(e.taker.userId);
+          if (!wanted(tradeChannel) && !wanted(makerChannel) && !wanted(takerChannel)) break;
           const price = stepsToDecimal(e.price, m.tick);
           const quantity = stepsToDecimal(e.quantity, m.lot);
           const quoteQuantity = formatScaled(e.quoteAmount, m.quote.decimals);
-          send(
-            this.keys.trades(e.market),
-            JSON.stringify({
-              e: 'trade',
-              market: e.market,
-              tradeId: String(e.tradeId),
-              price,
-              quantity,
-              quoteQuantity,
-              takerSide: e.takerSide,
-              ts: e.ts,
-            }),
-          );
+          if (wanted(tradeChannel)) {
+            send(
+              tradeChannel,
+              JSON.stringify({
+                e: 'trade',
+                market: e.market,
+                tradeId: String(e.tradeId),
+                price,
+                quantity,
+                quoteQuantity,
+                takerSide: e.takerSide,
+                ts: e.ts,
+              }),
+            );
+          }
           for (const [party, liquidity, side] of [
             [e.maker, 'maker', e.takerSide === 'buy' ? 'sell' : 'buy'],
             [e.taker, 'taker', e.takerSide],
           ] as const) {
+            if (!wanted(this.keys.user(party.userId))) continue;
             const feeDecimals =
               party.feeAsset === m.base.symbol ? m.base.decimals : m.quote.decimals;
             send(
@@ -202,6 +222,7 @@ export class MarketDataPublisher {
           break;
         }
         case 'order':
+          if (!wanted(this.keys.user(e.order.userId))) break;
           send(
             this.keys.user(e.order.userId),
             JSON.stringify({
@@ -214,6 +235,7 @@ export class MarketDataPublisher {
           );
           break;
         case 'balance': {
+          if (!wanted(this.keys.user(e.userId))) break;
           const decimals = this.decimals(e.asset);
           send(
             this.keys.user(e.userId),
@@ -249,6 +271,7 @@ export class MarketDataPublisher {
       );
     }
     for (const [market, ts] of traded) {
+      if (!wanted(this.keys.ticker(market))) continue;
       const json = this.tickerJson(market, ts);
       if (json !== undefined) send(this.keys.ticker(market), JSON.stringify(json));
     }

@@ -34,6 +34,8 @@ export interface LoopOptions {
   readonly readCount?: number;
   /** How long one blocking read waits (bounds how fast `stop` returns). */
   readonly blockMs?: number;
+  /** How often the set of subscribed channels is refreshed. */
+  readonly listenersRefreshMs?: number;
 }
 
 export interface RecoveryReport {
@@ -56,6 +58,7 @@ export class MatchingLoop {
   /** The events/market-data write of the previous batch, overlapping the next read. */
   private writing: Promise<void> = Promise.resolve();
   private stopping = false;
+  private listeners: NodeJS.Timeout | null = null;
   /** Why the loop died, if it did: then nothing more is written, not even a snapshot. */
   private failed: Error | null = null;
   private running: Promise<void> | null = null;
@@ -92,14 +95,14 @@ export class MatchingLoop {
         genesisCommands().map(({ seq: _s, ts: _t, ...body }) => body as CommandBody),
       );
     }
+    // Replay, fetching the next chunk of the journal while applying the current one.
+    const count = this.options.readCount ?? 1000;
     let replayed = 0;
+    let next = this.redis.range(this.keys.commands, this.lastStreamId, count);
     for (;;) {
-      const entries = await this.redis.range(
-        this.keys.commands,
-        this.lastStreamId,
-        this.options.readCount ?? 1000,
-      );
+      const entries = await next;
       if (entries.length === 0) break;
+      next = this.redis.range(this.keys.commands, entries[entries.length - 1].id, count);
       replayed += await this.applyEntries(entries, false);
     }
     return {
@@ -111,6 +114,15 @@ export class MatchingLoop {
 
   /** Starts serving live commands; `onFatal` hears of an error that stopped the loop. */
   start(onFatal: (err: Error) => void): void {
+    // Which market-data and user channels have subscribers: only those get messages.
+    const refresh = () => {
+      this.redis.client.pubsub('CHANNELS', this.keys.channels).then(
+        (channels) => this.publisher.setListening(channels as string[]),
+        () => undefined,
+      );
+    };
+    refresh();
+    this.listeners = setInterval(refresh, this.options.listenersRefreshMs ?? 250);
     this.running = this.run().catch((err: Error) => {
       this.failed = err;
       this.log.fatal({ err }, 'matching loop stopped');
@@ -121,6 +133,7 @@ export class MatchingLoop {
   /** Stops after the current batch, takes a final snapshot, and resolves. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.listeners !== null) clearInterval(this.listeners);
     await this.running;
     await this.snapshotting;
     if (this.failed === null && this.sinceSnapshot > 0) {
@@ -167,13 +180,18 @@ export class MatchingLoop {
       const requestIds = JSON.parse(entry.fields.r ?? '[]') as string[];
       const commands = decodeCommands(entry.fields.c ?? '[]');
       const ts = streamIdTime(entry.id);
+      const written = this.lastWrittenEventSeq;
       for (let i = 0; i < commands.length; i++) {
-        const outcome = core.apply({
-          ...commands[i],
-          seq: core.lastCommandSeq + 1,
-          ts,
-        } as Parameters<ExchangeCore['apply']>[0]);
-        for (const e of outcome.events) events.push(e);
+        // The decoded command is ours: give it its seq and time in place.
+        const command = commands[i] as CommandBody & { seq: number; ts: number };
+        command.seq = core.lastCommandSeq + 1;
+        command.ts = ts;
+        const outcome = core.apply(command);
+        const produced = outcome.events;
+        // A replay skips the events that are already in the events stream.
+        if (produced.length > 0 && produced[produced.length - 1].seq > written) {
+          for (const e of produced) events.push(e);
+        }
         if (live) this.journal.settle(requestIds[i], outcome);
         applied++;
       }

@@ -15,6 +15,8 @@ export interface RedisKeys {
   ticker(market: string): string;
   /** Channel: a user's order and balance updates. */
   user(userId: string): string;
+  /** Pattern matching every channel above (for PUBSUB CHANNELS). */
+  readonly channels: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -25,5 +27,6 @@ export function redisKeys(prefix: string): RedisKeys {
     trades: (market) => `${prefix}md:trade:${market}`,
     ticker: (market) => `${prefix}md:ticker:${market}`,
     user: (userId) => `${prefix}user:${userId}`,
+    channels: `${prefix}*`,
   };
 }
