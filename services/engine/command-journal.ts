@@ -21,6 +21,9 @@ interface Waiter {
   deadline: number;
 }
 
+/** Appends outstanding at once (see `flush`). */
+const MAX_IN_FLIGHT = 2;
+
 export interface JournalOptions {
   /** Most commands in one stream entry. */
   readonly maxBatch?: number;
@@ -33,6 +36,7 @@ export class CommandJournal {
   private next = 0;
   private queue: { id: string; command: CommandBody }[] = [];
   private scheduled = false;
+  private inFlight = 0;
   private readonly waiters = new Map<string, Waiter>();
   private closed = false;
   private sweeper: NodeJS.Timeout | null = null;
@@ -117,11 +121,17 @@ export class CommandJournal {
     this.flush();
   }
 
+  /**
+   * Group commit: at most `maxInFlight` appends are outstanding; whatever arrives meanwhile
+   * waits and goes out as one entry when one completes. Light load gets an append per request,
+   * heavy load gets large entries.
+   */
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
       const batch = this.queue.splice(0, this.maxBatch);
       const ids = batch.map((b) => b.id);
+      this.inFlight++;
       this.redis
         .push(this.stream, {
           r: JSON.stringify(ids),
@@ -140,6 +150,10 @@ export class CommandJournal {
               ),
             );
           }
+        })
+        .finally(() => {
+          this.inFlight--;
+          if (this.queue.length > 0) this.flush();
         });
     }
   }
