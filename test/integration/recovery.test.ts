@@ -40,6 +40,7 @@ import { redisKeys } from '../../services/lib/redis-keys';
 import { engineClient, type EngineApi } from '../support/engine-client';
 import { EngineProcess, describeExit } from '../support/engine-process';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, isolate, type Isolation } from '../support/stack';
+import { prng, type Random } from '../support/prng';
 
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 const KILLS = killCount(process.env.RECOVERY_KILLS);
@@ -76,20 +77,6 @@ function seed(text: string | undefined): number {
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
-
-type Random = () => number;
-
-/** mulberry32: small, fast, and good enough to pick test actions. */
-function prng(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const between = (rnd: Random, lo: number, hi: number): number =>
   lo + Math.floor(rnd() * (hi - lo + 1));

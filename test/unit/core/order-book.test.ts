@@ -1,5 +1,5 @@
 import { BookSide } from '../../../services/engine/core/order-book';
-import { prng } from './random-commands';
+import { prng } from '../../support/prng';
 
 describe('BookSide', () => {
   it.each(['buy', 'sell'] as const)(

@@ -2,19 +2,8 @@
  * A seeded stream of plausible commands across the default markets (orders of every kind,
  * cancels, amends, deposits, withdrawals), for tests that need volume rather than precision.
  */
+import { prng } from '../../support/prng';
 import type { CommandBody } from './harness';
-
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MARKETS = [
   { symbol: 'SOL_USDC', mid: 10_000, base: 'SOL', baseUnit: 10n ** 9n },
