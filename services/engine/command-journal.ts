@@ -111,10 +111,6 @@ export class CommandJournal {
     return this.redis.push(this.stream, { r: '[]', c: encodeCommands(commands) });
   }
 
-  get pending(): number {
-    return this.waiters.size;
-  }
-
   /** Stops taking commands; those already queued are still written. */
   close(): void {
     this.closed = true;
