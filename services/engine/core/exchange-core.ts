@@ -37,6 +37,13 @@ import {
 } from './types';
 import { MAX_LOTS, MAX_TICKS } from './units';
 
+// Hot imports copied into module constants: in the CommonJS output that tsx and jest run, every
+// use of an imported binding is a getter call, which shows in profiles of the hot path.
+const OrderRecord = Order;
+const orderView = toOrderView;
+const MAX_PRICE_TICKS = MAX_TICKS;
+const MAX_QUANTITY_LOTS = MAX_LOTS;
+
 /** What `apply` returns: the events the command caused, and either a reply or the refusal. */
 export interface Outcome {
   readonly events: ExchangeEvent[];
@@ -76,9 +83,17 @@ export class ExchangeCore {
   private events: ExchangeEvent[] = [];
   private ts = 0;
   private stamp = 0;
-  private touchedBalances: Account[] = [];
-  private touchedAssets: Asset[] = [];
-  private touchedMarkets: Market[] = [];
+  // Balances and markets the command changed: the first `touchedBalanceCount` (resp.
+  // `touchedMarketCount`) entries; the arrays are reused, never truncated (cheaper than length=0).
+  private readonly touchedBalances: Account[] = [];
+  private readonly touchedAssets: Asset[] = [];
+  private touchedBalanceCount = 0;
+  private readonly touchedMarkets: Market[] = [];
+  private touchedMarketCount = 0;
+  /** The view in the last order event of this command, reused by the reply when still current. */
+  private lastView: OrderView | null = null;
+  /** The market last looked up by symbol (see {@link market}). */
+  private lastMarket: Market | null = null;
 
   /** Applies one command. Commands must arrive with strictly increasing `seq`. */
   apply(cmd: Command): Outcome {
@@ -89,6 +104,7 @@ export class ExchangeCore {
     this.ts = cmd.ts;
     this.stamp++;
     this.events = [];
+    this.lastView = null;
     const eventSeq = this.counters.event;
     try {
       const reply = this.dispatch(cmd);
@@ -99,9 +115,8 @@ export class ExchangeCore {
       if (!(err instanceof DomainError)) throw err;
       // Validation precedes every change, so nothing needs undoing; drop scratch state only.
       this.counters.event = eventSeq;
-      this.touchedBalances.length = 0;
-      this.touchedAssets.length = 0;
-      this.touchedMarkets.length = 0;
+      this.touchedBalanceCount = 0;
+      this.touchedMarketCount = 0;
       const events: ExchangeEvent[] = [];
       if (cmd.type === 'place_order') {
         events.push({
@@ -293,8 +308,8 @@ export class ExchangeCore {
           'a limit order takes a quantity, not a quote amount',
         );
       }
-      price = checkSteps(cmd.price, MAX_TICKS, 'INVALID_PRICE', 'price');
-      quantity = checkSteps(cmd.quantity, MAX_LOTS, 'INVALID_QUANTITY', 'quantity');
+      price = checkSteps(cmd.price, MAX_PRICE_TICKS, 'INVALID_PRICE', 'price');
+      quantity = checkSteps(cmd.quantity, MAX_QUANTITY_LOTS, 'INVALID_QUANTITY', 'quantity');
       if (quantity < market.minQuantity) {
         throw new DomainError(
           'MIN_QUANTITY',
@@ -323,7 +338,7 @@ export class ExchangeCore {
         );
       }
       if (cmd.quantity !== undefined) {
-        quantity = checkSteps(cmd.quantity, MAX_LOTS, 'INVALID_QUANTITY', 'quantity');
+        quantity = checkSteps(cmd.quantity, MAX_QUANTITY_LOTS, 'INVALID_QUANTITY', 'quantity');
         if (quantity < market.minQuantity) {
           throw new DomainError(
             'MIN_QUANTITY',
@@ -366,7 +381,7 @@ export class ExchangeCore {
             stp,
           )
         ) {
-          return { kind: 'order', order: toOrderView(prior), fills: [], replayed: true };
+          return { kind: 'order', order: orderView(prior), fills: [], replayed: true };
         }
         throw new DomainError(
           'DUPLICATE_CLIENT_ORDER_ID',
@@ -400,7 +415,7 @@ export class ExchangeCore {
     }
 
     // Everything is checked: from here on the command cannot fail.
-    const order = new Order(
+    const order = new OrderRecord(
       ++this.counters.order,
       account,
       market,
@@ -441,7 +456,7 @@ export class ExchangeCore {
             : 'insufficient_funds';
       this.finish(order, 'expired', reason);
     }
-    return { kind: 'order', order: toOrderView(order), fills, replayed: false };
+    return { kind: 'order', order: this.viewOf(order), fills, replayed: false };
   }
 
   /**
@@ -509,13 +524,22 @@ export class ExchangeCore {
     fills: FillView[],
   ): void {
     const price = level.price;
-    const quote = market.notional(price, lots);
-    const base = market.baseAmount(lots);
     const takerBuys = taker.side === 'buy';
     const buyer = takerBuys ? taker : maker;
     const seller = takerBuys ? maker : taker;
-    const buyerFee = Market.fee(base, takerBuys ? market.takerFeePpm : market.makerFeePpm);
-    const sellerFee = Market.fee(quote, takerBuys ? market.makerFeePpm : market.takerFeePpm);
+    // Amounts and fees in exact integer JS numbers while they are safe integers, else bigint.
+    const quoteN = market.notionalN(price, lots);
+    const baseN = market.baseAmountN(lots);
+    const quote = quoteN >= 0 ? BigInt(quoteN) : market.notional(price, lots);
+    const base = baseN >= 0 ? BigInt(baseN) : market.baseAmount(lots);
+    const buyerFee =
+      baseN >= 0
+        ? BigInt(market.feeN(baseN, takerBuys ? market.takerFeePpmN : market.makerFeePpmN))
+        : Market.fee(base, takerBuys ? market.takerFeePpm : market.makerFeePpm);
+    const sellerFee =
+      quoteN >= 0
+        ? BigInt(market.feeN(quoteN, takerBuys ? market.makerFeePpmN : market.takerFeePpmN))
+        : Market.fee(quote, takerBuys ? market.makerFeePpm : market.takerFeePpm);
     const sheet = this.sheet;
     sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee);
     sheet.settle(seller.account, market.base, base, market.quote, quote, sellerFee);
@@ -585,6 +609,10 @@ export class ExchangeCore {
 
   /** A resting buy keeps locked exactly the notional of its remaining lots at its limit price. */
   private trimBuyLock(order: Order): void {
+    // Usually nothing to trim: check that first in exact integer numbers (comparing a bigint
+    // with a number compares their values, no conversion) before any bigint arithmetic.
+    const keep = order.market.notionalN(order.price, order.remaining);
+    if (keep >= 0 && order.locked <= keep) return;
     const excess = order.locked - order.market.notional(order.price, order.remaining);
     if (excess > 0n) {
       this.sheet.unlock(order.account, order.market.quote, excess);
@@ -599,7 +627,8 @@ export class ExchangeCore {
     this.touchLevel(market, level);
     this.orders.set(order.id, order);
     order.account.addOpen(order);
-    if (order.side === 'buy') this.trimBuyLock(order);
+    // An unfilled buy locked exactly the notional of its quantity: nothing to trim.
+    if (order.side === 'buy' && order.filled > 0) this.trimBuyLock(order);
     if (order.filled > 0) {
       order.status = 'partially_filled';
       this.emitOrder('partially_filled', order, null);
@@ -685,7 +714,7 @@ export class ExchangeCore {
     const account = this.sheet.account(cmd.userId);
     const order = this.ownedOrder(account, cmd.orderId, cmd.clientOrderId);
     this.closeResting(order, 'cancelled', 'user');
-    return { kind: 'order', order: toOrderView(order), fills: [], replayed: false };
+    return { kind: 'order', order: this.viewOf(order), fills: [], replayed: false };
   }
 
   private cancelAll(cmd: CancelAllCommand): Reply {
@@ -698,7 +727,7 @@ export class ExchangeCore {
     const orders: OrderView[] = [];
     for (const order of victims) {
       this.closeResting(order, 'cancelled', 'user');
-      orders.push(toOrderView(order));
+      orders.push(this.viewOf(order));
     }
     return { kind: 'orders', orders };
   }
@@ -706,7 +735,7 @@ export class ExchangeCore {
   private amendOrder(cmd: AmendOrderCommand): Reply {
     const account = this.sheet.account(cmd.userId);
     const order = this.ownedOrder(account, cmd.orderId, cmd.clientOrderId);
-    const quantity = checkSteps(cmd.quantity, MAX_LOTS, 'INVALID_QUANTITY', 'quantity');
+    const quantity = checkSteps(cmd.quantity, MAX_QUANTITY_LOTS, 'INVALID_QUANTITY', 'quantity');
     if (quantity >= order.quantity) {
       throw new DomainError('INVALID_QUANTITY', 'an amend can only reduce the quantity');
     }
@@ -731,7 +760,7 @@ export class ExchangeCore {
       this.touchBalance(account, order.market.base);
     }
     this.emitOrder('amended', order, null);
-    return { kind: 'order', order: toOrderView(order), fills: [], replayed: false };
+    return { kind: 'order', order: this.viewOf(order), fills: [], replayed: false };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -743,21 +772,45 @@ export class ExchangeCore {
   }
 
   private emitOrder(kind: OrderEventKind, order: Order, reason: CloseReason | null): void {
+    const view = orderView(order);
+    this.lastView = view;
     this.emit({
       type: 'order',
       seq: ++this.counters.event,
       ts: this.ts,
       kind,
-      order: toOrderView(order),
+      order: view,
       reason,
     });
+  }
+
+  /**
+   * A view of `order` for a reply: the one its last order event carries when nothing about the
+   * order changed since (views are read-only, so sharing one is not observable), else a copy.
+   */
+  private viewOf(order: Order): OrderView {
+    const v = this.lastView;
+    if (
+      v !== null &&
+      v.orderId === order.id &&
+      v.status === order.status &&
+      v.locked === order.locked &&
+      v.filledQuantity === order.filled &&
+      v.filledQuoteAmount === order.filledQuote &&
+      v.quantity === order.quantity &&
+      v.updatedAt === order.updatedAt
+    ) {
+      return v;
+    }
+    return orderView(order);
   }
 
   private touchBalance(account: Account, asset: Asset): void {
     if (account.stamps[asset.index] === this.stamp) return;
     account.stamps[asset.index] = this.stamp;
-    this.touchedBalances.push(account);
-    this.touchedAssets.push(asset);
+    const n = this.touchedBalanceCount++;
+    this.touchedBalances[n] = account;
+    this.touchedAssets[n] = asset;
   }
 
   private touchLevel(market: Market, level: PriceLevel): void {
@@ -765,16 +818,17 @@ export class ExchangeCore {
     level.touched = this.stamp;
     if (market.touchStamp !== this.stamp) {
       market.touchStamp = this.stamp;
-      market.touchedLevels.length = 0;
-      this.touchedMarkets.push(market);
+      market.touchedCount = 0;
+      this.touchedMarkets[this.touchedMarketCount++] = market;
     }
-    market.touchedLevels.push(level);
+    market.touchedLevels[market.touchedCount++] = level;
   }
 
   private flushBalances(): void {
     const accounts = this.touchedBalances;
     const assets = this.touchedAssets;
-    for (let i = 0; i < accounts.length; i++) {
+    const n = this.touchedBalanceCount;
+    for (let i = 0; i < n; i++) {
       const account = accounts[i];
       const asset = assets[i];
       this.emit({
@@ -787,18 +841,23 @@ export class ExchangeCore {
         locked: account.locked[asset.index],
       });
     }
-    accounts.length = 0;
-    assets.length = 0;
+    this.touchedBalanceCount = 0;
   }
 
   private flushDepth(): void {
-    for (const market of this.touchedMarkets) {
+    const markets = this.touchedMarkets;
+    const m = this.touchedMarketCount;
+    for (let k = 0; k < m; k++) {
+      const market = markets[k];
       const bids: [number, number][] = [];
       const asks: [number, number][] = [];
-      for (const level of market.touchedLevels) {
+      const levels = market.touchedLevels;
+      const n = market.touchedCount;
+      for (let i = 0; i < n; i++) {
+        const level = levels[i];
         (level.side === 'buy' ? bids : asks).push([level.price, level.total]);
       }
-      market.touchedLevels.length = 0;
+      market.touchedCount = 0;
       this.emit({
         type: 'depth',
         seq: ++this.counters.event,
@@ -809,16 +868,20 @@ export class ExchangeCore {
         asks,
       });
     }
-    this.touchedMarkets.length = 0;
+    this.touchedMarketCount = 0;
   }
 
   // -------------------------------------------------------------------------------------------
   // Queries (read-only; views are copies)
 
   market(symbol: string): Market {
+    // Most commands name the market of the one before; markets are never removed.
+    const last = this.lastMarket;
+    if (last !== null && last.symbol === symbol) return last;
     const market = this.markets.get(symbol);
     if (market === undefined)
       throw new DomainError('UNKNOWN_MARKET', `unknown market ${String(symbol)}`);
+    this.lastMarket = market;
     return market;
   }
 
@@ -846,12 +909,12 @@ export class ExchangeCore {
   /** An open order of this user, or undefined (orders of other users are never visible). */
   order(userId: string, orderId: number): OrderView | undefined {
     const order = this.orders.get(orderId);
-    return order === undefined || order.account.userId !== userId ? undefined : toOrderView(order);
+    return order === undefined || order.account.userId !== userId ? undefined : orderView(order);
   }
 
   orderByClientId(userId: string, clientOrderId: string): OrderView | undefined {
     const order = this.sheet.accounts.get(userId)?.byClientId.get(clientOrderId);
-    return order === undefined ? undefined : toOrderView(order);
+    return order === undefined ? undefined : orderView(order);
   }
 
   /** The user's open orders, oldest first, optionally in one market. */
@@ -859,7 +922,7 @@ export class ExchangeCore {
     const account = this.sheet.account(userId);
     const views: OrderView[] = [];
     for (const order of account.openOrders()) {
-      if (market === undefined || order.market.symbol === market) views.push(toOrderView(order));
+      if (market === undefined || order.market.symbol === market) views.push(orderView(order));
     }
     return views;
   }

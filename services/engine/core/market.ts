@@ -29,6 +29,12 @@ import {
 } from './units';
 
 const PPM = 1_000_000n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** `n` as a JS number when it is a safe integer, else -1 (callers then take the bigint path). */
+function safeNumber(n: bigint): number {
+  return n <= MAX_SAFE ? Number(n) : -1;
+}
 const SYMBOL_RE = /^[A-Z0-9]{1,12}_[A-Z0-9]{1,12}$/;
 
 export class Market {
@@ -40,6 +46,20 @@ export class Market {
   /** Scratch of the command being applied: the levels it changed (see ExchangeCore). */
   touchStamp = 0;
   readonly touchedLevels: PriceLevel[] = [];
+  /** How many of `touchedLevels` belong to the command being applied (the rest are stale). */
+  touchedCount = 0;
+
+  // Fast paths: the same integer arithmetic in JS numbers while every intermediate value is a
+  // safe integer (so exact), falling back to bigint otherwise. -1 when a factor is not safe.
+  private readonly unitNumN: number;
+  private readonly unitDenN: number;
+  /** Largest price × lots whose scaled notional stays a safe integer (-1: never). */
+  private readonly notionalLimit: number;
+  private readonly lotMinorN: number;
+  /** Largest lot count whose base amount stays a safe integer (-1: never). */
+  private readonly baseLimit: number;
+  readonly makerFeePpmN: number;
+  readonly takerFeePpmN: number;
 
   private constructor(
     readonly symbol: string,
@@ -58,7 +78,15 @@ export class Market {
     readonly minNotional: bigint,
     readonly makerFeePpm: bigint,
     readonly takerFeePpm: bigint,
-  ) {}
+  ) {
+    this.unitNumN = safeNumber(unitNum);
+    this.unitDenN = safeNumber(unitDen);
+    this.notionalLimit = this.unitNumN > 0 && this.unitDenN > 0 ? Number(MAX_SAFE / unitNum) : -1;
+    this.lotMinorN = safeNumber(lotMinor);
+    this.baseLimit = this.lotMinorN > 0 ? Number(MAX_SAFE / lotMinor) : -1;
+    this.makerFeePpmN = Number(makerFeePpm);
+    this.takerFeePpmN = Number(takerFeePpm);
+  }
 
   /** Validates an add_market command against the known assets and builds the market. */
   static create(cmd: AddMarketCommand, base: Asset, quote: Asset): Market {
@@ -128,14 +156,31 @@ export class Market {
 
   /** Quote minor units for `lots` at `price` ticks, rounded down. */
   notional(price: number, lots: number): bigint {
-    const product = price * lots;
-    const raw = product <= Number.MAX_SAFE_INTEGER ? BigInt(product) : BigInt(price) * BigInt(lots);
+    const fast = this.notionalN(price, lots);
+    if (fast >= 0) return BigInt(fast);
+    const raw = BigInt(price) * BigInt(lots);
     return this.unitDen === 1n ? raw * this.unitNum : (raw * this.unitNum) / this.unitDen;
+  }
+
+  /** {@link notional} as a JS number when every step is a safe integer, else -1. */
+  notionalN(price: number, lots: number): number {
+    const product = price * lots;
+    if (product > this.notionalLimit) return -1;
+    // product × num ≤ MAX_SAFE_INTEGER: exact; taking off the remainder makes the division exact.
+    const scaled = product * this.unitNumN;
+    const den = this.unitDenN;
+    return den === 1 ? scaled : (scaled - (scaled % den)) / den;
   }
 
   /** Base minor units in `lots`. */
   baseAmount(lots: number): bigint {
+    if (lots <= this.baseLimit) return BigInt(lots * this.lotMinorN);
     return BigInt(lots) * this.lotMinor;
+  }
+
+  /** {@link baseAmount} as a JS number when it is a safe integer, else -1. */
+  baseAmountN(lots: number): number {
+    return lots <= this.baseLimit ? lots * this.lotMinorN : -1;
   }
 
   /** Most lots at `price` whose notional does not exceed `budget` quote minor units. */
@@ -149,6 +194,18 @@ export class Market {
   /** Fee at `ppm` parts per million of `received`, rounded up. */
   static fee(received: bigint, ppm: bigint): bigint {
     return (received * ppm + PPM - 1n) / PPM;
+  }
+
+  /**
+   * {@link fee} when `received` is a safe integer and `ppm` < 1e6, in exact integer arithmetic:
+   * received = q × 1e6 + r gives ceil(received × ppm / 1e6) = q × ppm + ceil(r × ppm / 1e6),
+   * where every intermediate value stays below received or 1e12.
+   */
+  feeN(received: number, ppm: number): number {
+    const r = received % 1_000_000;
+    const q = (received - r) / 1_000_000;
+    const t = r * ppm + 999_999;
+    return q * ppm + (t - (t % 1_000_000)) / 1_000_000;
   }
 }
 
