@@ -42,6 +42,14 @@ export const engineConfigSchema = z.object({
 
 export type EngineConfig = z.infer<typeof engineConfigSchema>;
 
+export const historyConfigSchema = z.object({
+  ...shared,
+  HISTORY_HOST: z.string().default('0.0.0.0'),
+  HISTORY_PORT: port.default(50052),
+});
+
+export type HistoryConfig = z.infer<typeof historyConfigSchema>;
+
 /** Thrown for a bad environment; `main` prints it and exits with {@link EXIT_CONFIG}. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

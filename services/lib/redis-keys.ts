@@ -7,6 +7,8 @@ export interface RedisKeys {
   readonly commands: string;
   /** Stream: what the engine did, for the History persister. */
   readonly events: string;
+  /** Consumer group of the History persister on {@link events}. */
+  readonly historyGroup: string;
   /** Channel: depth diffs of a market. */
   depth(market: string): string;
   /** Channel: trades of a market. */
@@ -23,6 +25,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     commands: `${prefix}engine:commands`,
     events: `${prefix}engine:events`,
+    historyGroup: 'history:persister',
     depth: (market) => `${prefix}md:depth:${market}`,
     trades: (market) => `${prefix}md:trade:${market}`,
     ticker: (market) => `${prefix}md:ticker:${market}`,

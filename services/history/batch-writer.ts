@@ -1,0 +1,454 @@
+/**
+ * Turns a batch of engine events (as read from the events stream: bigints are decimal strings,
+ * order events other than `accepted` carry only what changes) into rows, and writes them with
+ * one bulk statement per table inside the caller's transaction. Candles are aggregated per
+ * batch and upserted once per touched bucket.
+ */
+import type { EncodedEvent } from '../engine/codec';
+import { bucketEnd, bucketStart, INTERVALS } from './intervals';
+import type { MarketSpecs } from './market-specs';
+
+/* The wire shapes this writer reads (see services/engine/codec.ts). */
+interface WireOrder {
+  orderId: number;
+  userId: string;
+  market: string;
+  status: string;
+  quantity: number;
+  filledQuantity: number;
+  filledQuoteAmount: string;
+  updatedAt: number;
+  clientOrderId?: string | null;
+  side?: string;
+  type?: string;
+  timeInForce?: string;
+  postOnly?: boolean;
+  selfTradePrevention?: string;
+  price?: number;
+  quoteAmount?: string;
+  createdAt?: number;
+}
+interface WireParty {
+  orderId: number;
+  userId: string;
+  fee: string;
+  feeAsset: string;
+}
+export type Wire = EncodedEvent & Record<string, unknown>;
+
+interface OrderRow {
+  accepted: boolean;
+  o: WireOrder;
+  reason: string | null;
+  seq: number;
+}
+
+interface CandleAcc {
+  market: string;
+  interval: string;
+  open: number;
+  openPrice: number;
+  high: number;
+  low: number;
+  closePrice: number;
+  volume: bigint;
+  quote: bigint;
+  trades: number;
+  firstTradeId: number;
+  lastTradeId: number;
+}
+
+/** Where the statements go: a transaction's client, or a {@link PreparedBatch}. */
+export interface SqlSink {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * A batch turned into its statements without touching Postgres, so the persister can prepare
+ * the next batch while the previous one commits.
+ */
+export class PreparedBatch implements SqlSink {
+  readonly statements: { text: string; values: unknown[] }[] = [];
+
+  query(text: string, values: unknown[] = []): Promise<unknown> {
+    this.statements.push({ text, values });
+    return Promise.resolve();
+  }
+
+  async writeTo(client: SqlSink): Promise<void> {
+    for (const s of this.statements) await client.query(s.text, s.values);
+  }
+}
+
+export async function prepareEvents(
+  specs: MarketSpecs,
+  events: readonly Wire[],
+): Promise<PreparedBatch> {
+  const batch = new PreparedBatch();
+  await writeEvents(batch, specs, events);
+  return batch;
+}
+
+/** What one batch held. */
+export interface BatchStats {
+  readonly events: number;
+  readonly trades: number;
+  readonly orders: number;
+}
+
+export async function writeEvents(
+  client: SqlSink,
+  specs: MarketSpecs,
+  events: readonly Wire[],
+): Promise<BatchStats> {
+  const assets: [string, number][] = [];
+  const markets: unknown[][] = [];
+  const users: [string, number][] = [];
+  const orders = new Map<number, OrderRow>();
+  const trades: unknown[][] = [];
+  const ledger: unknown[][] = [];
+  const candles = new Map<string, CandleAcc>();
+
+  for (const e of events) {
+    switch (e.type) {
+      case 'asset_added': {
+        const a = e.asset as { symbol: string; decimals: number };
+        specs.addAsset(a.symbol, a.decimals);
+        assets.push([a.symbol, a.decimals]);
+        break;
+      }
+      case 'market_added': {
+        const m = e.market as Record<string, string>;
+        specs.addMarket(m.symbol, m.base, m.quote, m.tickSize, m.lotSize);
+        markets.push([
+          m.symbol,
+          m.base,
+          m.quote,
+          m.tickSize,
+          m.lotSize,
+          m.minQuantity,
+          m.minNotional,
+          m.makerFee,
+          m.takerFee,
+          e.ts,
+        ]);
+        break;
+      }
+      case 'user_created':
+        users.push([e.userId as string, e.ts]);
+        break;
+      case 'deposit':
+      case 'withdrawal': {
+        const asset = e.asset as string;
+        const amount = BigInt(e.amount as string);
+        ledger.push([
+          e.seq,
+          0,
+          e.userId,
+          asset,
+          e.type,
+          specs.amount(asset, e.type === 'deposit' ? amount : -amount),
+          null,
+          null,
+          e.ts,
+        ]);
+        break;
+      }
+      case 'order': {
+        const o = e.order as WireOrder;
+        const reason = (e.reason as string | null) ?? null;
+        const prev = orders.get(o.orderId);
+        if (e.kind === 'accepted' || prev === undefined) {
+          orders.set(o.orderId, { accepted: e.kind === 'accepted', o, reason, seq: e.seq });
+        } else {
+          prev.o = { ...prev.o, ...o };
+          prev.reason = reason ?? prev.reason;
+          prev.seq = e.seq;
+        }
+        break;
+      }
+      case 'trade': {
+        const m = specs.market(e.market as string);
+        const maker = e.maker as WireParty;
+        const taker = e.taker as WireParty;
+        const price = e.price as number;
+        const lots = e.quantity as number;
+        const quoteMinor = BigInt(e.quoteAmount as string);
+        const tradeId = e.tradeId as number;
+        trades.push([
+          m.symbol,
+          tradeId,
+          specs.price(m, price),
+          specs.quantity(m, lots),
+          specs.amount(m.quote, quoteMinor),
+          e.takerSide,
+          maker.orderId,
+          maker.userId,
+          specs.amount(maker.feeAsset, BigInt(maker.fee)),
+          maker.feeAsset,
+          taker.orderId,
+          taker.userId,
+          specs.amount(taker.feeAsset, BigInt(taker.fee)),
+          taker.feeAsset,
+          e.seq,
+          e.ts,
+        ]);
+        // Settlement: the buyer pays quote and receives base, the seller the reverse; each pays
+        // its fee out of what it received.
+        const buyer = e.takerSide === 'buy' ? taker : maker;
+        const seller = e.takerSide === 'buy' ? maker : taker;
+        const baseMinor = BigInt(lots) * m.lotMinor;
+        const legs: [WireParty, string, bigint, string][] = [
+          [buyer, m.base, baseMinor, 'trade'],
+          [buyer, m.quote, -quoteMinor, 'trade'],
+          [buyer, buyer.feeAsset, -BigInt(buyer.fee), 'fee'],
+          [seller, m.base, -baseMinor, 'trade'],
+          [seller, m.quote, quoteMinor, 'trade'],
+          [seller, seller.feeAsset, -BigInt(seller.fee), 'fee'],
+        ];
+        let idx = 0;
+        for (const [party, asset, amount, kind] of legs) {
+          if (amount === 0n) continue;
+          ledger.push([
+            e.seq,
+            idx++,
+            party.userId,
+            asset,
+            kind,
+            specs.amount(asset, amount),
+            m.symbol,
+            tradeId,
+            e.ts,
+          ]);
+        }
+        for (const interval of INTERVALS) {
+          const open = bucketStart(interval, e.ts);
+          const key = `${m.symbol}|${interval}|${open}`;
+          const c = candles.get(key);
+          if (c === undefined) {
+            candles.set(key, {
+              market: m.symbol,
+              interval,
+              open,
+              openPrice: price,
+              high: price,
+              low: price,
+              closePrice: price,
+              volume: BigInt(lots),
+              quote: quoteMinor,
+              trades: 1,
+              firstTradeId: tradeId,
+              lastTradeId: tradeId,
+            });
+          } else {
+            if (price > c.high) c.high = price;
+            if (price < c.low) c.low = price;
+            if (tradeId < c.firstTradeId) {
+              c.firstTradeId = tradeId;
+              c.openPrice = price;
+            }
+            if (tradeId > c.lastTradeId) {
+              c.lastTradeId = tradeId;
+              c.closePrice = price;
+            }
+            c.volume += BigInt(lots);
+            c.quote += quoteMinor;
+            c.trades++;
+          }
+        }
+        break;
+      }
+      default:
+        // balance, depth, order_rejected: nothing to keep (balances follow from the ledger).
+        break;
+    }
+  }
+
+  if (assets.length > 0) {
+    await client.query(
+      `INSERT INTO assets (symbol, decimals)
+       SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING`,
+      columns(assets, 2),
+    );
+  }
+  if (markets.length > 0) {
+    await client.query(
+      `INSERT INTO markets (symbol, base, quote, tick_size, lot_size, min_quantity, min_notional,
+                            maker_fee, taker_fee, created_at)
+       SELECT s, b, q, t, l, mq, mn, mf, tf, ${ts('c')}
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[],
+                   $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::bigint[])
+            AS u(s, b, q, t, l, mq, mn, mf, tf, c)
+       ON CONFLICT DO NOTHING`,
+      columns(markets, 10),
+    );
+  }
+  if (users.length > 0) {
+    await client.query(
+      `INSERT INTO users (user_id, created_at)
+       SELECT id, ${ts('c')} FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c)
+       ON CONFLICT DO NOTHING`,
+      columns(users, 2),
+    );
+  }
+  await writeOrders(client, specs, orders);
+  if (trades.length > 0) {
+    await client.query(
+      `INSERT INTO trades (market, trade_id, price, quantity, quote_quantity, taker_side,
+                           maker_order_id, maker_user_id, maker_fee, maker_fee_asset,
+                           taker_order_id, taker_user_id, taker_fee, taker_fee_asset, seq, ts)
+       SELECT m, id, p, q, qq, s, mo, mu, mf, mfa, tko, tku, tf, tfa, seq, ${ts('t')}
+       FROM unnest($1::text[], $2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[],
+                   $6::text[], $7::bigint[], $8::bigint[], $9::numeric[], $10::text[],
+                   $11::bigint[], $12::bigint[], $13::numeric[], $14::text[], $15::bigint[],
+                   $16::bigint[])
+            AS u(m, id, p, q, qq, s, mo, mu, mf, mfa, tko, tku, tf, tfa, seq, t)
+       ON CONFLICT (market, trade_id) DO NOTHING`,
+      columns(trades, 16),
+    );
+  }
+  if (ledger.length > 0) {
+    await client.query(
+      `INSERT INTO ledger (seq, idx, user_id, asset, kind, amount, market, trade_id, ts)
+       SELECT seq, idx, usr, a, k, amt, m, tid, ${ts('t')}
+       FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::text[],
+                   $6::numeric[], $7::text[], $8::bigint[], $9::bigint[])
+            AS u(seq, idx, usr, a, k, amt, m, tid, t)
+       ON CONFLICT DO NOTHING`,
+      columns(ledger, 9),
+    );
+  }
+  if (candles.size > 0) await upsertCandles(client, specs, [...candles.values()]);
+  return { events: events.length, trades: trades.length, orders: orders.size };
+}
+
+async function writeOrders(
+  client: SqlSink,
+  specs: MarketSpecs,
+  orders: Map<number, OrderRow>,
+): Promise<void> {
+  const inserts: unknown[][] = [];
+  const updates: unknown[][] = [];
+  for (const { accepted, o, reason, seq } of orders.values()) {
+    const m = specs.market(o.market);
+    const quantity = o.quantity > 0 ? specs.quantity(m, o.quantity) : null;
+    const filled = specs.quantity(m, o.filledQuantity);
+    const filledQuote = specs.amount(m.quote, BigInt(o.filledQuoteAmount));
+    if (accepted) {
+      const quoteAmount = BigInt(o.quoteAmount ?? '0');
+      inserts.push([
+        o.orderId,
+        o.clientOrderId ?? null,
+        o.userId,
+        o.market,
+        o.side,
+        o.type,
+        o.timeInForce,
+        o.postOnly ?? false,
+        o.selfTradePrevention,
+        o.type === 'limit' ? specs.price(m, o.price ?? 0) : null,
+        quantity,
+        quoteAmount > 0n ? specs.amount(m.quote, quoteAmount) : null,
+        filled,
+        filledQuote,
+        o.status,
+        reason,
+        o.createdAt,
+        o.updatedAt,
+        seq,
+      ]);
+    } else {
+      updates.push([o.orderId, quantity, filled, filledQuote, o.status, reason, o.updatedAt, seq]);
+    }
+  }
+  if (inserts.length > 0) {
+    await client.query(
+      `INSERT INTO orders (order_id, client_order_id, user_id, market, side, type, time_in_force,
+                           post_only, self_trade_prevention, price, quantity, quote_quantity,
+                           filled_quantity, filled_quote_quantity, status, close_reason,
+                           created_at, updated_at, last_seq)
+       SELECT id, coid, usr, m, s, ty, tif, po, stp, p, q, qq, fq, fqq, st, r, ${ts('c')},
+              ${ts('up')}, seq
+       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::boolean[], $9::text[], $10::numeric[], $11::numeric[],
+                   $12::numeric[], $13::numeric[], $14::numeric[], $15::text[], $16::text[],
+                   $17::bigint[], $18::bigint[], $19::bigint[])
+            AS u(id, coid, usr, m, s, ty, tif, po, stp, p, q, qq, fq, fqq, st, r, c, up, seq)
+       ON CONFLICT (order_id) DO NOTHING`,
+      columns(inserts, 19),
+    );
+  }
+  if (updates.length > 0) {
+    // Only ever forward: an update older than the row (a redelivery) changes nothing.
+    await client.query(
+      `UPDATE orders o
+       SET quantity = u.q, filled_quantity = u.fq, filled_quote_quantity = u.fqq, status = u.st,
+           close_reason = coalesce(u.r, o.close_reason), updated_at = ${ts('u.up')},
+           last_seq = u.seq
+       FROM unnest($1::bigint[], $2::numeric[], $3::numeric[], $4::numeric[], $5::text[],
+                   $6::text[], $7::bigint[], $8::bigint[]) AS u(id, q, fq, fqq, st, r, up, seq)
+       WHERE o.order_id = u.id AND o.last_seq < u.seq`,
+      columns(updates, 8),
+    );
+  }
+}
+
+async function upsertCandles(
+  client: SqlSink,
+  specs: MarketSpecs,
+  candles: readonly CandleAcc[],
+): Promise<void> {
+  const rows = candles.map((c) => {
+    const m = specs.market(c.market);
+    return [
+      c.market,
+      c.interval,
+      c.open,
+      bucketEnd(c.interval as never, c.open),
+      specs.price(m, c.openPrice),
+      specs.price(m, c.high),
+      specs.price(m, c.low),
+      specs.price(m, c.closePrice),
+      specs.quantity(m, c.volume),
+      specs.amount(m.quote, c.quote),
+      c.trades,
+      c.firstTradeId,
+      c.lastTradeId,
+    ];
+  });
+  await client.query(
+    `INSERT INTO candles AS c (market, interval, open_time, close_time, open, high, low, close,
+                               volume, quote_volume, trades, first_trade_id, last_trade_id)
+     SELECT m, i, ${ts('ot')}, ${ts('ct')}, o, h, l, cl, v, qv, n, ft, lt
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::numeric[],
+                 $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[],
+                 $11::bigint[], $12::bigint[], $13::bigint[])
+          AS u(m, i, ot, ct, o, h, l, cl, v, qv, n, ft, lt)
+     ON CONFLICT (market, interval, open_time) DO UPDATE SET
+       open = CASE WHEN EXCLUDED.first_trade_id < c.first_trade_id THEN EXCLUDED.open ELSE c.open END,
+       close = CASE WHEN EXCLUDED.last_trade_id > c.last_trade_id THEN EXCLUDED.close ELSE c.close END,
+       high = GREATEST(c.high, EXCLUDED.high),
+       low = LEAST(c.low, EXCLUDED.low),
+       volume = c.volume + EXCLUDED.volume,
+       quote_volume = c.quote_volume + EXCLUDED.quote_volume,
+       trades = c.trades + EXCLUDED.trades,
+       first_trade_id = LEAST(c.first_trade_id, EXCLUDED.first_trade_id),
+       last_trade_id = GREATEST(c.last_trade_id, EXCLUDED.last_trade_id)`,
+    columns(rows, 13),
+  );
+}
+
+/** SQL: the timestamptz of a Unix-ms column, exactly. */
+function ts(column: string): string {
+  return `('epoch'::timestamptz + ${column} * interval '1 millisecond')`;
+}
+
+/** Rows to the column arrays unnest() takes. */
+function columns(rows: readonly unknown[][], width: number): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(rows.length));
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    for (let c = 0; c < width; c++) cols[c][r] = row[c];
+  }
+  return cols;
+}
