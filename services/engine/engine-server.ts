@@ -3,7 +3,6 @@
  * gRPC server (EngineService, reflection, health). `startEngine` is what `main` runs and what
  * integration tests start in-process; `stop` is the graceful shutdown.
  */
-import * as grpc from '@grpc/grpc-js';
 import { EngineServiceService } from '../../gen/exchange/v1/engine';
 import { migrate } from '../../db/migrate';
 import { CommandJournal } from './command-journal';
@@ -11,8 +10,7 @@ import { createEngineService } from './engine-service';
 import { MatchingLoop, type RecoveryReport } from './matching-loop';
 import { SnapshotStore } from './snapshot-store';
 import type { EngineConfig } from '../lib/config';
-import { HEALTH_SERVICE_NAME, ServiceHealth, healthFileDescriptor } from '../lib/grpc/health';
-import { addReflection, loadDescriptorSet } from '../lib/grpc/reflection';
+import { serveGrpc } from '../lib/grpc/server';
 import type { Logger } from '../lib/logger';
 import { PostgresManager } from '../lib/postgres-manager';
 import { redisKeys } from '../lib/redis-keys';
@@ -65,44 +63,23 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
     const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
     loop.start(reportFatal);
 
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-    server.addService(
-      EngineServiceService,
-      createEngineService({ journal, loop, redis, keys, log }),
-    );
-    const health = new ServiceHealth(ENGINE_SERVICE_NAME);
-    health.addTo(server);
-    addReflection(server, {
-      descriptorSet: loadDescriptorSet(),
-      services: [ENGINE_SERVICE_NAME, HEALTH_SERVICE_NAME],
-      extraFiles: [healthFileDescriptor],
+    const grpcServer = await serveGrpc({
+      name: ENGINE_SERVICE_NAME,
+      definition: EngineServiceService,
+      implementation: createEngineService({ journal, loop, redis, keys, log }),
+      host: config.ENGINE_HOST,
+      port: config.ENGINE_PORT,
+      serverOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${config.ENGINE_HOST}:${config.ENGINE_PORT}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, p) => (err ? reject(err) : resolve(p)),
-      ),
-    );
-    health.setServing(true);
+    const port = grpcServer.port;
     log.info({ port }, 'engine serving');
 
     let stopping: Promise<void> | null = null;
     const stop = () =>
       (stopping ??= (async () => {
-        health.setServing(false);
         journal.close();
         // Let calls in flight finish (their commands are journaled and will be applied) ...
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, 10_000);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        await grpcServer.shutdown();
         // ... then finish the batch and snapshot.
         await loop.stop();
         await journalRedis?.close();

@@ -3,12 +3,10 @@
  * (HistoryService, reflection, health). `startHistory` is what `main` runs and what integration
  * tests start in-process; `stop` is the graceful shutdown.
  */
-import * as grpc from '@grpc/grpc-js';
 import { HistoryServiceService } from '../../gen/exchange/v1/history';
 import { migrate } from '../../db/migrate';
 import type { HistoryConfig } from '../lib/config';
-import { HEALTH_SERVICE_NAME, ServiceHealth, healthFileDescriptor } from '../lib/grpc/health';
-import { addReflection, loadDescriptorSet } from '../lib/grpc/reflection';
+import { serveGrpc } from '../lib/grpc/server';
 import type { Logger } from '../lib/logger';
 import { PostgresManager } from '../lib/postgres-manager';
 import { redisKeys } from '../lib/redis-keys';
@@ -50,43 +48,21 @@ export async function startHistory(
     );
     persister.start();
 
-    const server = new grpc.Server();
-    server.addService(
-      HistoryServiceService,
-      createHistoryService({ queries: new HistoryQueries(db), log }),
-    );
-    const health = new ServiceHealth(HISTORY_SERVICE_NAME);
-    health.addTo(server);
-    addReflection(server, {
-      descriptorSet: loadDescriptorSet(),
-      services: [HISTORY_SERVICE_NAME, HEALTH_SERVICE_NAME],
-      extraFiles: [healthFileDescriptor],
+    const grpcServer = await serveGrpc({
+      name: HISTORY_SERVICE_NAME,
+      definition: HistoryServiceService,
+      implementation: createHistoryService({ queries: new HistoryQueries(db), log }),
+      host: config.HISTORY_HOST,
+      port: config.HISTORY_PORT,
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${config.HISTORY_HOST}:${config.HISTORY_PORT}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, p) => (err ? reject(err) : resolve(p)),
-      ),
-    );
-    health.setServing(true);
+    const port = grpcServer.port;
     log.info({ port }, 'history serving');
 
     const running = persister;
     let stopping: Promise<void> | null = null;
     const stop = () =>
       (stopping ??= (async () => {
-        health.setServing(false);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, 10_000);
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+        await grpcServer.shutdown();
         await running.stop();
         await db.close();
         log.info('history stopped');
