@@ -3,23 +3,16 @@
  * Postgres (own key prefix and schema), including the rejections and their status codes.
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import {
-  OrderStatus,
-  OrderType,
-  SelfTradePrevention,
-  Side,
-  TimeInForce,
-} from '../../gen/exchange/v1/common';
+import { OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1/common';
 import {
   MarketDataChannel,
   type OrderEntryResponse,
-  type PlaceOrderRequest,
   type StreamMarketDataResponse,
 } from '../../gen/exchange/v1/engine';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { createLogger } from '../../services/lib/logger';
-import { errorCodeOf } from '../../services/lib/grpc/status';
 import { engineClient, type EngineApi } from '../support/engine-client';
+import { failure, funded as fundedUser, limitOrder } from '../support/fixtures';
 import { engineConfig, isolate, type Isolation } from '../support/stack';
 
 let iso: Isolation;
@@ -39,42 +32,8 @@ afterEach(async () => {
   await iso.cleanup();
 });
 
-/** The failure of a call, as status and stable error code. */
-async function failure(call: Promise<unknown>): Promise<{ status: status; code: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { status: e.code, code: errorCodeOf(e) };
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function funded(funds: Record<string, string>): Promise<string> {
-  const { userId } = await api.createUser({});
-  for (const [asset, amount] of Object.entries(funds))
-    await api.deposit({ userId, asset, amount, idempotencyKey: '' });
-  return userId;
-}
-
-const limit = (
-  userId: string,
-  side: Side,
-  price: string,
-  quantity: string,
-  extra: Partial<PlaceOrderRequest> = {},
-): PlaceOrderRequest => ({
-  userId,
-  market: 'SOL_USDC',
-  side,
-  type: OrderType.ORDER_TYPE_LIMIT,
-  price,
-  quantity,
-  timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED,
-  postOnly: false,
-  selfTradePrevention: SelfTradePrevention.SELF_TRADE_PREVENTION_UNSPECIFIED,
-  ...extra,
-});
+const funded = (funds: Record<string, string>) => fundedUser(api, funds);
+const limit = limitOrder;
 
 describe('CreateUser and Authenticate', () => {
   it('creates a user whose key authenticates, and refuses an unknown key', async () => {

@@ -10,15 +10,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import {
-  Liquidity,
-  OrderStatus,
-  OrderType,
-  SelfTradePrevention,
-  Side,
-  TimeInForce,
-} from '../../gen/exchange/v1/common';
-import type { PlaceOrderRequest } from '../../gen/exchange/v1/engine';
+import { Liquidity, OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1/common';
 import { HistoryServiceClient } from '../../gen/exchange/v1/history';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { candleDifferences } from '../../services/history/candles';
@@ -26,11 +18,12 @@ import { startHistory, type HistoryHandle } from '../../services/history/history
 import { bucketEnd, bucketStart, INTERVALS } from '../../services/history/intervals';
 import type { PersisterOptions } from '../../services/history/persister';
 import { historyConfigSchema } from '../../services/lib/config';
-import { errorCodeOf } from '../../services/lib/grpc/status';
 import { createLogger } from '../../services/lib/logger';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { engineClient, type EngineApi } from '../support/engine-client';
 import { engineConfig, isolate, TEST_REDIS_URL, type Isolation } from '../support/stack';
+import { failure, funded, limitOrder } from '../support/fixtures';
+import { prng } from '../support/prng';
 
 const log = createLogger('history-test', 'silent');
 
@@ -84,16 +77,6 @@ function rpc<Req, Res>(
   );
 }
 
-async function failure(call: Promise<unknown>): Promise<{ status: status; code: string }> {
-  try {
-    await call;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { status: e.code, code: errorCodeOf(e) };
-  }
-  throw new Error('expected the call to fail');
-}
-
 /**
  * Waits until the persister has written everything the engine has acknowledged so far: a final
  * command makes sure every earlier batch's events are queued to the stream, then the lag is
@@ -112,31 +95,7 @@ async function caughtUp(s: Stack): Promise<void> {
   }
 }
 
-async function funded(api: EngineApi, funds: Record<string, string>): Promise<string> {
-  const { userId } = await api.createUser({});
-  for (const [asset, amount] of Object.entries(funds))
-    await api.deposit({ userId, asset, amount, idempotencyKey: '' });
-  return userId;
-}
-
-const order = (
-  userId: string,
-  side: Side,
-  price: string,
-  quantity: string,
-  extra: Partial<PlaceOrderRequest> = {},
-): PlaceOrderRequest => ({
-  userId,
-  market: 'SOL_USDC',
-  side,
-  type: OrderType.ORDER_TYPE_LIMIT,
-  price,
-  quantity,
-  timeInForce: TimeInForce.TIME_IN_FORCE_UNSPECIFIED,
-  postOnly: false,
-  selfTradePrevention: SelfTradePrevention.SELF_TRADE_PREVENTION_UNSPECIFIED,
-  ...extra,
-});
+const order = limitOrder;
 
 function idOf(res: { order?: { orderId: string } }): string {
   if (res.order === undefined) throw new Error('no order in the response');
@@ -629,15 +588,6 @@ describe('exactly once', () => {
 });
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('candles', () => {
   it('align 1w to Monday 00:00 UTC and 1M to the calendar month', () => {
