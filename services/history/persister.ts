@@ -28,6 +28,8 @@ export interface PersisterOptions {
   readonly beforeCommit?: () => void;
   /** Test hook: runs after the commit, before the ack (a throw there is a crash in that gap). */
   readonly afterCommit?: () => void;
+  /** How often entries that are persisted and acknowledged are trimmed from the stream (0: never). */
+  readonly trimEveryMs?: number;
 }
 
 export interface PersisterLag {
@@ -37,7 +39,7 @@ export interface PersisterLag {
   readonly streamSeq: number;
   /** streamSeq - persistedSeq. */
   readonly events: number;
-  /** Entries in the stream (it is not trimmed by the persister). */
+  /** Entries in the stream (the persister trims what it has persisted, keeping the newest). */
   readonly streamLength: number;
   /** Id of the newest entry in the stream, "0-0" if none. */
   readonly lastEntryId: string;
@@ -66,6 +68,9 @@ export class Persister {
   private readonly blockMs: number;
   private readonly claimIdleMs: number;
   private lastLagLog = 0;
+  private lastTrim = 0;
+  /** Id of the newest entry this persister has committed and acknowledged. */
+  private lastAckedId: string | null = null;
 
   private constructor(
     private readonly db: PostgresManager,
@@ -189,6 +194,7 @@ export class Persister {
           inflight = null;
         }
         await this.maybeLogLag();
+        await this.maybeTrim();
       } catch (err) {
         await inflight?.catch(() => undefined);
         inflight = null;
@@ -299,6 +305,28 @@ export class Persister {
       this.keys.historyGroup,
       ...entries.map((e) => e[0]),
     );
+    this.lastAckedId = entries[entries.length - 1][0];
+  }
+
+  /**
+   * Drops the entries older than both what this persister acknowledged last and the oldest entry
+   * still pending in the group (another consumer's, not yet written). MINID keeps the entry it
+   * names, so the newest entry always stays: the engine reads it on recovery.
+   */
+  private async maybeTrim(): Promise<void> {
+    const every = this.options.trimEveryMs ?? 5_000;
+    const now = Date.now();
+    if (every === 0 || this.lastAckedId === null || now - this.lastTrim < every) return;
+    this.lastTrim = now;
+    const [pending, oldest] = (await this.redis.client.xpending(
+      this.keys.events,
+      this.keys.historyGroup,
+    )) as [number, string | null];
+    const minId =
+      pending > 0 && oldest !== null && compareIds(oldest, this.lastAckedId) < 0
+        ? oldest
+        : this.lastAckedId;
+    await this.redis.client.xtrim(this.keys.events, 'MINID', minId);
   }
 
   private async maybeLogLag(): Promise<void> {
@@ -307,6 +335,13 @@ export class Persister {
     this.lastLagLog = now;
     this.log.info(await this.lag(), 'persister lag');
   }
+}
+
+/** Orders two stream ids ("ms-seq"). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
 }
 
 function fieldsOf(flat: unknown[]): Record<string, unknown> {

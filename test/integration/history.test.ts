@@ -523,6 +523,37 @@ describe('exactly once', () => {
     }
   });
 
+  it('trims what it has persisted from the events stream, keeping the newest entry', async () => {
+    const s = await startStack('history_trim', { trimEveryMs: 1 });
+    try {
+      const { users } = await trade(s, 12);
+      await caughtUp(s);
+      const key = redisKeys(s.iso.prefix).events;
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        // One more batch after the catch-up: the trim runs once that batch is acknowledged.
+        await s.api.deposit({ userId: users[0], asset: 'USDC', amount: '1', idempotencyKey: '' });
+        await caughtUp(s);
+        let length = await redis.xlen(key);
+        for (let i = 0; i < 200 && length > 2; i++) {
+          await s.api.deposit({ userId: users[0], asset: 'USDC', amount: '1', idempotencyKey: '' });
+          await caughtUp(s);
+          length = await redis.xlen(key);
+        }
+        expect(length).toBeGreaterThanOrEqual(1);
+        expect(length).toBeLessThanOrEqual(2);
+        const [newest] = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+        const fields = newest[1];
+        expect(Number(fields[fields.indexOf('last') + 1])).toBe(s.engine.loop.position.eventSeq);
+      } finally {
+        redis.disconnect();
+      }
+      await expectLedgerMatchesEngine(s, users);
+    } finally {
+      await stopStack(s);
+    }
+  });
+
   it('survives a rollback, a crash before the ack, and a restart with pending entries', async () => {
     let commits = 0;
     let writes = 0;
