@@ -48,7 +48,3 @@ export class DomainError extends Error {
     this.kind = ERROR_CODES[code];
   }
 }
-
-export function isDomainError(err: unknown): err is DomainError {
-  return err instanceof DomainError;
-}

@@ -898,10 +898,6 @@ export class ExchangeCore {
     return this.sheet.assets.map((a) => ({ symbol: a.symbol, decimals: a.decimals }));
   }
 
-  hasUser(userId: string): boolean {
-    return this.sheet.accounts.has(userId);
-  }
-
   userIdForKeyHash(apiKeyHash: string): string | undefined {
     return this.sheet.accountByKeyHash(apiKeyHash)?.userId;
   }
