@@ -28,8 +28,11 @@ beforeEach(async () => {
 
 afterEach(async () => {
   api.close();
-  await engine.stop();
-  await iso.cleanup();
+  try {
+    await engine.stop();
+  } finally {
+    await iso.cleanup();
+  }
 });
 
 const funded = (funds: Record<string, string>) => fundedUser(api, funds);

@@ -56,10 +56,13 @@ beforeEach(async () => {
 
 afterEach(async () => {
   api.close();
-  await engine.stop();
-  for (const s of sockets) s.destroy();
-  await new Promise((resolve) => proxy.close(resolve));
-  await iso.cleanup();
+  try {
+    await engine.stop();
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => proxy.close(resolve));
+    await iso.cleanup();
+  }
 });
 
 it('applies a command whose XADD reply was lost exactly once', async () => {
