@@ -8,7 +8,6 @@ import {
   OrderType as PType,
   TimeInForce as PTif,
   SelfTradePrevention as PStp,
-  OrderStatus as PStatus,
   Liquidity as PLiquidity,
 } from '../../gen/exchange/v1/common';
 import type {
@@ -29,7 +28,6 @@ import {
   type Market,
   MAX_LOTS,
   MAX_TICKS,
-  type OrderStatus,
   type OrderView,
   parseScaled,
   type SelfTradePrevention,
@@ -38,6 +36,13 @@ import {
   type TimeInForce,
 } from './core';
 import { invalidArgument } from '../lib/grpc/status';
+import {
+  SIDE_TO_PROTO,
+  STATUS_TO_PROTO,
+  STP_TO_PROTO,
+  TIF_TO_PROTO,
+  TYPE_TO_PROTO,
+} from '../lib/proto-enums';
 
 const SIDES: Partial<Record<PSide, Side>> = { [PSide.SIDE_BUY]: 'buy', [PSide.SIDE_SELL]: 'sell' };
 const TIFS: Partial<Record<PTif, TimeInForce | undefined>> = {
@@ -52,27 +57,8 @@ const STPS: Partial<Record<PStp, SelfTradePrevention | undefined>> = {
   [PStp.SELF_TRADE_PREVENTION_CANCEL_MAKER]: 'cancel_maker',
   [PStp.SELF_TRADE_PREVENTION_CANCEL_BOTH]: 'cancel_both',
 };
-const STATUS_TO_PROTO: Record<OrderStatus, PStatus> = {
-  new: PStatus.ORDER_STATUS_NEW,
-  partially_filled: PStatus.ORDER_STATUS_PARTIALLY_FILLED,
-  filled: PStatus.ORDER_STATUS_FILLED,
-  cancelled: PStatus.ORDER_STATUS_CANCELLED,
-  expired: PStatus.ORDER_STATUS_EXPIRED,
-  rejected: PStatus.ORDER_STATUS_REJECTED,
-};
-const STP_TO_PROTO: Record<SelfTradePrevention, PStp> = {
-  cancel_taker: PStp.SELF_TRADE_PREVENTION_CANCEL_TAKER,
-  cancel_maker: PStp.SELF_TRADE_PREVENTION_CANCEL_MAKER,
-  cancel_both: PStp.SELF_TRADE_PREVENTION_CANCEL_BOTH,
-};
-const TIF_TO_PROTO: Record<TimeInForce, PTif> = {
-  GTC: PTif.TIME_IN_FORCE_GTC,
-  IOC: PTif.TIME_IN_FORCE_IOC,
-  FOK: PTif.TIME_IN_FORCE_FOK,
-};
 
-export const sideToProto = (side: Side): PSide =>
-  side === 'buy' ? PSide.SIDE_BUY : PSide.SIDE_SELL;
+export const sideToProto = (side: Side): PSide => SIDE_TO_PROTO[side];
 
 /** An order id as the API writes it (decimal string) to the core's number; undefined if not one. */
 export function parseOrderId(text: string | undefined): number | undefined {
@@ -133,7 +119,7 @@ export function orderToProto(core: ExchangeCore, o: OrderView): POrder {
     userId: o.userId,
     market: o.market,
     side: sideToProto(o.side),
-    type: o.type === 'limit' ? PType.ORDER_TYPE_LIMIT : PType.ORDER_TYPE_MARKET,
+    type: TYPE_TO_PROTO[o.type],
     timeInForce: TIF_TO_PROTO[o.timeInForce],
     price: o.type === 'limit' ? stepsToDecimal(o.price, m.tick) : undefined,
     quantity: o.quantity > 0 ? stepsToDecimal(o.quantity, m.lot) : undefined,

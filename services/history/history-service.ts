@@ -4,18 +4,23 @@
  * always a status.
  */
 import { status } from '@grpc/grpc-js';
-import {
-  Liquidity,
-  OrderStatus,
-  OrderType,
-  SelfTradePrevention,
-  Side,
-  TimeInForce,
-  type Fill,
-  type Order,
-} from '../../gen/exchange/v1/common';
+import { Liquidity, type Fill, type Order } from '../../gen/exchange/v1/common';
 import type { HistoryServiceServer } from '../../gen/exchange/v1/history';
+import type {
+  OrderStatus as OrderStatusWord,
+  OrderType as OrderTypeWord,
+  SelfTradePrevention as StpWord,
+  Side as CoreSide,
+  TimeInForce as TimeInForceWord,
+} from '../engine/core/types';
 import { ServiceFailure, invalidArgument, unary } from '../lib/grpc/status';
+import {
+  SIDE_TO_PROTO,
+  STATUS_TO_PROTO,
+  STP_TO_PROTO,
+  TIF_TO_PROTO,
+  TYPE_TO_PROTO,
+} from '../lib/proto-enums';
 import type { Logger } from '../lib/logger';
 import type { FillRow, HistoryQueries, OrderRow } from './history-queries';
 import { INTERVALS, isInterval } from './intervals';
@@ -24,30 +29,6 @@ export const KLINES_DEFAULT_LIMIT = 500;
 export const PAGE_DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 const DAY_MS = 86_400_000;
-
-const SIDE: Record<string, Side> = { buy: Side.SIDE_BUY, sell: Side.SIDE_SELL };
-const TYPE: Record<string, OrderType> = {
-  limit: OrderType.ORDER_TYPE_LIMIT,
-  market: OrderType.ORDER_TYPE_MARKET,
-};
-const TIF: Record<string, TimeInForce> = {
-  GTC: TimeInForce.TIME_IN_FORCE_GTC,
-  IOC: TimeInForce.TIME_IN_FORCE_IOC,
-  FOK: TimeInForce.TIME_IN_FORCE_FOK,
-};
-const STP: Record<string, SelfTradePrevention> = {
-  cancel_taker: SelfTradePrevention.SELF_TRADE_PREVENTION_CANCEL_TAKER,
-  cancel_maker: SelfTradePrevention.SELF_TRADE_PREVENTION_CANCEL_MAKER,
-  cancel_both: SelfTradePrevention.SELF_TRADE_PREVENTION_CANCEL_BOTH,
-};
-const STATUS: Record<string, OrderStatus> = {
-  new: OrderStatus.ORDER_STATUS_NEW,
-  partially_filled: OrderStatus.ORDER_STATUS_PARTIALLY_FILLED,
-  filled: OrderStatus.ORDER_STATUS_FILLED,
-  cancelled: OrderStatus.ORDER_STATUS_CANCELLED,
-  expired: OrderStatus.ORDER_STATUS_EXPIRED,
-  rejected: OrderStatus.ORDER_STATUS_REJECTED,
-};
 
 export interface HistoryServiceDeps {
   readonly queries: HistoryQueries;
@@ -156,7 +137,7 @@ export function createHistoryService(deps: HistoryServiceDeps): HistoryServiceSe
           price: t.price,
           quantity: t.quantity,
           quoteQuantity: t.quote_quantity,
-          takerSide: SIDE[t.taker_side],
+          takerSide: SIDE_TO_PROTO[t.taker_side as CoreSide],
           timestamp: t.ts,
         })),
       };
@@ -202,17 +183,17 @@ function orderOf(r: OrderRow): Order {
     clientOrderId: r.client_order_id ?? undefined,
     userId: r.user_id,
     market: r.market,
-    side: SIDE[r.side],
-    type: TYPE[r.type],
-    timeInForce: TIF[r.time_in_force],
+    side: SIDE_TO_PROTO[r.side as CoreSide],
+    type: TYPE_TO_PROTO[r.type as OrderTypeWord],
+    timeInForce: TIF_TO_PROTO[r.time_in_force as TimeInForceWord],
     price: r.price ?? undefined,
     quantity: r.quantity ?? undefined,
     quoteQuantity: r.quote_quantity ?? undefined,
     filledQuantity: r.filled_quantity,
     filledQuoteQuantity: r.filled_quote_quantity,
-    status: STATUS[r.status],
+    status: STATUS_TO_PROTO[r.status as OrderStatusWord],
     postOnly: r.post_only,
-    selfTradePrevention: STP[r.self_trade_prevention],
+    selfTradePrevention: STP_TO_PROTO[r.self_trade_prevention as StpWord],
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -223,7 +204,7 @@ function fillOf(r: FillRow): Fill {
     tradeId: r.trade_id,
     orderId: r.order_id,
     market: r.market,
-    side: SIDE[r.side],
+    side: SIDE_TO_PROTO[r.side as CoreSide],
     price: r.price,
     quantity: r.quantity,
     quoteQuantity: r.quote_quantity,
