@@ -50,6 +50,39 @@ export const historyConfigSchema = z.object({
 
 export type HistoryConfig = z.infer<typeof historyConfigSchema>;
 
+export const gatewayConfigSchema = z.object({
+  REDIS_URL: shared.REDIS_URL,
+  REDIS_PREFIX: shared.REDIS_PREFIX,
+  /** Postgres, only to report its health at /api/v1/health (the gateway never queries it). */
+  DATABASE_URL: shared.DATABASE_URL,
+  LOG_LEVEL: shared.LOG_LEVEL,
+  HOST: z.string().default('0.0.0.0'),
+  PORT: port.default(3000),
+  /** Address of the Engine service (host:port). */
+  ENGINE_ADDR: z.string().default('127.0.0.1:50051'),
+  /** Address of the History service (host:port). */
+  HISTORY_ADDR: z.string().default('127.0.0.1:50052'),
+  /** Requests per second per API key (token bucket refill; the burst is twice this). */
+  RATE_LIMIT_PER_SEC: z.coerce.number().int().positive().default(500),
+  /** Accounts created per minute per IP through POST /user/new. */
+  RATE_LIMIT_NEW_USER_PER_MIN: z.coerce.number().int().positive().default(30),
+  /** Bytes a WebSocket client may have queued before it is cut off. */
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export const marketMakerConfigSchema = z.object({
+  LOG_LEVEL: shared.LOG_LEVEL,
+  ENGINE_ADDR: z.string().default('127.0.0.1:50051'),
+  /** Quote refresh period of the market maker, in milliseconds. */
+  MM_REFRESH_MS: z.coerce.number().int().positive().default(1000),
+  /** Price levels quoted on each side of each market. */
+  MM_LEVELS: z.coerce.number().int().positive().max(50).default(5),
+});
+
+export type MarketMakerConfig = z.infer<typeof marketMakerConfigSchema>;
+
 /** Thrown for a bad environment; `main` prints it and exits with {@link EXIT_CONFIG}. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
