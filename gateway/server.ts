@@ -1,0 +1,122 @@
+/**
+ * Starts the gateway: gRPC clients of the Engine and History services, one Redis connection for
+ * rate limits and health and one for pub/sub, a small Postgres pool for health, the Express app
+ * and the WebSocket bridge on one HTTP server.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import type { GatewayConfig } from '../services/lib/config';
+import { engineClient, historyClient } from '../services/lib/grpc/clients';
+import type { Logger } from '../services/lib/logger';
+import { redisKeys } from '../services/lib/redis-keys';
+import { RedisManager } from '../services/lib/redis-manager';
+import { createApp } from './app';
+import { Authenticator } from './auth';
+import { GatewayMetrics } from './metrics';
+import { RateLimiter } from './rate-limit';
+import type { Backends, HealthReport } from './route';
+import { WsBridge } from './ws-bridge';
+
+/** Deadline of the gateway's gRPC calls. */
+const CALL_DEADLINE_MS = 5_000;
+const HEALTH_TIMEOUT_MS = 2_000;
+
+export interface GatewayHandle {
+  readonly port: number;
+  readonly server: Server;
+  readonly ws: WsBridge;
+  stop(): Promise<void>;
+}
+
+async function check(what: Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer in ${HEALTH_TIMEOUT_MS} ms`)),
+      HEALTH_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([what, timeout]);
+    return 'ok';
+  } catch (err) {
+    return err instanceof Error ? err.message.slice(0, 200) : 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<GatewayHandle> {
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const redis = await RedisManager.connect(config.REDIS_URL, { name: 'gateway' });
+  const subscriber = await RedisManager.connect(config.REDIS_URL, { name: 'gateway:sub' });
+  const engine = engineClient(config.ENGINE_ADDR, CALL_DEADLINE_MS);
+  const history = historyClient(config.HISTORY_ADDR, CALL_DEADLINE_MS);
+  const db = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: 1,
+    idleTimeoutMillis: 10_000,
+  });
+  db.on('error', (err) => log.warn({ err }, 'postgres health connection failed'));
+
+  const backends: Backends = {
+    engine,
+    history,
+    async health(): Promise<HealthReport> {
+      const [e, h, r, p] = await Promise.all([
+        check(engine.getMarkets({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS })),
+        check(history.getTickers({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS })),
+        check(redis.client.ping()),
+        check(db.query('SELECT 1')),
+      ]);
+      const checks = { engine: e, history: h, redis: r, postgres: p };
+      return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+    },
+  };
+  const metrics = new GatewayMetrics();
+  const auth = new Authenticator(engine);
+  const app = createApp({
+    backends,
+    auth,
+    limiter: new RateLimiter(redis.client, config.REDIS_PREFIX),
+    metrics,
+    log,
+    perKey: { ratePerSec: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_PER_SEC * 2 },
+    newUserPerIp: {
+      ratePerSec: config.RATE_LIMIT_NEW_USER_PER_MIN / 60,
+      burst: config.RATE_LIMIT_NEW_USER_PER_MIN,
+    },
+  });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  const ws = new WsBridge({
+    server,
+    subscriber: subscriber.client,
+    keys,
+    auth,
+    metrics,
+    log,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, engine: config.ENGINE_ADDR, history: config.HISTORY_ADDR }, 'gateway listening');
+
+  return {
+    port,
+    server,
+    ws,
+    async stop() {
+      await ws.close();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      engine.close();
+      history.close();
+      await Promise.all([redis.close(), subscriber.close(), db.end()]);
+    },
+  };
+}

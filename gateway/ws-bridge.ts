@@ -1,0 +1,288 @@
+/**
+ * WebSocket at /ws: Redis pub/sub bridged to clients. One Redis subscriber connection per
+ * gateway, shared by every client; a Redis channel is subscribed while at least one client
+ * wants it. Each Redis message (one JSON array of updates per channel per engine batch) is
+ * wrapped once as `{"stream": "...", "data": [...]}` and the same string goes to every client of
+ * that stream. A client that does not read fast enough (more than WS_MAX_BUFFERED_BYTES queued)
+ * is cut off instead of growing the gateway's memory.
+ *
+ * Protocol (JSON text frames):
+ *   -> {"method":"SUBSCRIBE","params":["depth@SOL_USDC","trade@SOL_USDC"],"id":1}
+ *   <- {"id":1,"result":null}
+ *   -> {"method":"UNSUBSCRIBE","params":["trade@SOL_USDC"],"id":2}
+ *   -> {"method":"LIST_SUBSCRIPTIONS","id":3}            <- {"id":3,"result":["depth@SOL_USDC"]}
+ *   -> {"method":"AUTH","params":["<apiKey>"],"id":4}     <- {"id":4,"result":{"userId":"7"}}
+ *   then "user" is the caller's own order, fill and balance updates.
+ *   errors: {"id":1,"error":{"code":"INVALID_REQUEST","message":"..."}}
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Redis } from 'ioredis';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../services/lib/logger';
+import type { RedisKeys } from '../services/lib/redis-keys';
+import type { Authenticator } from './auth';
+import { ApiError } from './errors';
+import type { GatewayMetrics } from './metrics';
+
+const MARKET_STREAM =
+  /^(depth|trade|ticker|kline\.(1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))@([A-Z0-9]{1,16}_[A-Z0-9]{1,16})$/;
+const MAX_STREAMS_PER_CLIENT = 200;
+const HEARTBEAT_MS = 30_000;
+
+interface Client {
+  readonly ws: WebSocket;
+  /** Stream name -> Redis channel. */
+  readonly streams: Map<string, string>;
+  userId: string | null;
+  alive: boolean;
+}
+
+interface Request {
+  method?: unknown;
+  params?: unknown;
+  id?: unknown;
+}
+
+export interface WsBridgeOptions {
+  readonly server: Server;
+  readonly subscriber: Redis;
+  readonly keys: RedisKeys;
+  readonly auth: Authenticator;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  readonly maxBufferedBytes: number;
+}
+
+export class WsBridge {
+  private readonly wss: WebSocketServer;
+  /** Redis channel -> its stream name and the clients that want it. */
+  private readonly channels = new Map<string, { stream: string; clients: Set<Client> }>();
+  private readonly clients = new Set<Client>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly o: WsBridgeOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+    o.server.on('upgrade', (req: IncomingMessage, socket, head) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      const header = req.headers.authorization;
+      if (header === undefined) {
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, null));
+        return;
+      }
+      // A key in the upgrade request authenticates the connection before it opens.
+      o.auth.authenticate(header).then(
+        ([userId]) => this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, userId)),
+        (err: unknown) => {
+          const code = err instanceof ApiError ? err.status : 503;
+          socket.end(
+            `HTTP/1.1 ${code} ${code === 401 ? 'Unauthorized' : 'Service Unavailable'}\r\nConnection: close\r\n\r\n`,
+          );
+        },
+      );
+    });
+    o.subscriber.on('message', (channel: string, message: string) =>
+      this.deliver(channel, message),
+    );
+    this.heartbeat = setInterval(() => this.ping(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const c of this.clients) c.ws.close(1001, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private connected(ws: WebSocket, userId: string | null): void {
+    const client: Client = { ws, streams: new Map(), userId, alive: true };
+    this.clients.add(client);
+    this.o.metrics.wsClients.inc();
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.reply(
+          client,
+          null,
+          undefined,
+          new ApiError(400, 'INVALID_REQUEST', 'send text frames'),
+        );
+        return;
+      }
+      void this.handle(client, String(data));
+    });
+    ws.on('close', () => this.disconnected(client));
+    ws.on('error', () => ws.terminate());
+  }
+
+  private disconnected(client: Client): void {
+    if (!this.clients.delete(client)) return;
+    this.o.metrics.wsClients.dec();
+    for (const channel of client.streams.values()) this.leave(client, channel);
+    client.streams.clear();
+  }
+
+  private async handle(client: Client, text: string): Promise<void> {
+    let req: Request;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+      req = parsed as Request;
+    } catch {
+      this.reply(client, null, undefined, new ApiError(400, 'MALFORMED_JSON', 'not a JSON object'));
+      return;
+    }
+    const id = typeof req.id === 'number' || typeof req.id === 'string' ? req.id : null;
+    try {
+      this.reply(client, id, await this.run(client, req));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'INTERNAL', 'internal error');
+      if (!(err instanceof ApiError)) this.o.log.error({ err }, 'websocket request failed');
+      this.reply(client, id, undefined, e);
+    }
+  }
+
+  private async run(client: Client, req: Request): Promise<unknown> {
+    const params = req.params ?? [];
+    if (!Array.isArray(params) || !params.every((p) => typeof p === 'string')) {
+      throw new ApiError(400, 'INVALID_REQUEST', 'params must be an array of strings');
+    }
+    switch (req.method) {
+      case 'SUBSCRIBE': {
+        const wanted = params.map((s) => [s, this.channelOf(client, s)] as const);
+        if (client.streams.size + wanted.length > MAX_STREAMS_PER_CLIENT) {
+          throw new ApiError(
+            400,
+            'TOO_MANY_STREAMS',
+            `at most ${MAX_STREAMS_PER_CLIENT} streams per connection`,
+          );
+        }
+        const joins: Promise<void>[] = [];
+        for (const [stream, channel] of wanted) {
+          if (client.streams.has(stream)) continue;
+          client.streams.set(stream, channel);
+          joins.push(this.join(client, stream, channel));
+        }
+        await Promise.all(joins);
+        return null;
+      }
+      case 'UNSUBSCRIBE':
+        for (const stream of params) {
+          const channel = client.streams.get(stream);
+          if (channel === undefined) continue;
+          client.streams.delete(stream);
+          this.leave(client, channel);
+        }
+        return null;
+      case 'LIST_SUBSCRIPTIONS':
+        return [...client.streams.keys()];
+      case 'AUTH': {
+        if (params.length !== 1) throw new ApiError(400, 'INVALID_REQUEST', 'params: [apiKey]');
+        const [userId] = await this.o.auth.authenticate(`Bearer ${params[0]}`);
+        client.userId = userId;
+        return { userId };
+      }
+      default:
+        throw new ApiError(
+          400,
+          'INVALID_REQUEST',
+          'method must be SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS or AUTH',
+        );
+    }
+  }
+
+  /** The Redis channel of a stream name, or a 400 for a name that is not a stream. */
+  private channelOf(client: Client, stream: string): string {
+    if (stream === 'user') {
+      if (client.userId === null) {
+        throw new ApiError(401, 'UNAUTHENTICATED', 'AUTH first to subscribe to "user"');
+      }
+      return this.o.keys.user(client.userId);
+    }
+    const m = MARKET_STREAM.exec(stream);
+    if (m === null) {
+      throw new ApiError(
+        400,
+        'INVALID_STREAM',
+        `unknown stream "${stream.slice(0, 64)}": use depth@, trade@, ticker@ or kline.<interval>@ and a market, or "user"`,
+      );
+    }
+    const [, kind, interval, market] = m;
+    if (kind === 'depth') return this.o.keys.depth(market);
+    if (kind === 'trade') return this.o.keys.trades(market);
+    if (kind === 'ticker') return this.o.keys.ticker(market);
+    return this.o.keys.kline(interval, market);
+  }
+
+  private async join(client: Client, stream: string, channel: string): Promise<void> {
+    let entry = this.channels.get(channel);
+    if (entry === undefined) {
+      entry = { stream, clients: new Set() };
+      this.channels.set(channel, entry);
+      entry.clients.add(client);
+      await this.o.subscriber.subscribe(channel);
+      return;
+    }
+    entry.clients.add(client);
+  }
+
+  private leave(client: Client, channel: string): void {
+    const entry = this.channels.get(channel);
+    if (entry === undefined) return;
+    entry.clients.delete(client);
+    if (entry.clients.size === 0) {
+      this.channels.delete(channel);
+      this.o.subscriber.unsubscribe(channel).catch((err: unknown) => {
+        this.o.log.warn({ err, channel }, 'unsubscribe failed');
+      });
+    }
+  }
+
+  private deliver(channel: string, message: string): void {
+    const entry = this.channels.get(channel);
+    if (entry === undefined) return;
+    // The user channel's stream name is "user" for every user.
+    const stream = entry.stream;
+    const frame = `{"stream":${JSON.stringify(stream)},"data":${message}}`;
+    let sent = 0;
+    for (const client of entry.clients) {
+      if (client.ws.readyState !== WebSocket.OPEN) continue;
+      if (client.ws.bufferedAmount > this.o.maxBufferedBytes) {
+        this.o.metrics.wsDropped.inc();
+        client.ws.close(1013, 'too slow: messages were piling up');
+        client.ws.terminate();
+        continue;
+      }
+      client.ws.send(frame);
+      sent++;
+    }
+    this.o.metrics.wsMessages.inc(sent);
+  }
+
+  private reply(client: Client, id: unknown, result: unknown, error?: ApiError): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    const body =
+      error === undefined
+        ? { id, result: result ?? null }
+        : { id, error: { code: error.code, message: error.message } };
+    client.ws.send(JSON.stringify(body));
+  }
+
+  private ping(): void {
+    for (const c of this.clients) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+}
