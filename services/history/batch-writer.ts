@@ -2,9 +2,11 @@
  * Turns a batch of engine events (as read from the events stream: bigints are decimal strings,
  * order events other than `accepted` carry only what changes) into rows, and writes them with
  * one bulk statement per table inside the caller's transaction. Candles are aggregated per
- * batch and upserted once per touched bucket.
+ * batch and upserted once per touched bucket; the upsert returns each touched candle's new
+ * state, for the kline channels.
  */
 import type { EncodedEvent } from '../engine/codec';
+import { KLINE_COLUMNS, type KlineRow } from './history-queries';
 import { bucketEnd, bucketStart, INTERVALS } from './intervals';
 import type { MarketSpecs } from './market-specs';
 
@@ -58,9 +60,29 @@ interface CandleAcc {
   lastTradeId: number;
 }
 
-/** Where the statements go: a transaction's client, or a {@link PreparedBatch}. */
+/** A statement whose result rows {@link PreparedBatch.writeTo} hands back. */
+export type StatementTag = 'candles';
+
+/** Where {@link writeEvents} puts its statements: a {@link PreparedBatch}. */
 export interface SqlSink {
-  query(text: string, values?: unknown[]): Promise<unknown>;
+  query(text: string, values?: unknown[], tag?: StatementTag): Promise<unknown>;
+}
+
+/** What a prepared batch is written to: a transaction's client. */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** A candle as the upsert left it, formatted as GetKlines formats it. */
+export interface CandleRow extends KlineRow {
+  market: string;
+  interval: string;
+}
+
+/** What writing a batch changed, for what is published once it commits. */
+export interface WrittenBatch {
+  /** Every candle the batch touched, in its state after the batch. */
+  readonly candles: readonly CandleRow[];
 }
 
 /**
@@ -68,15 +90,20 @@ export interface SqlSink {
  * the next batch while the previous one commits.
  */
 export class PreparedBatch implements SqlSink {
-  readonly statements: { text: string; values: unknown[] }[] = [];
+  readonly statements: { text: string; values: unknown[]; tag?: StatementTag }[] = [];
 
-  query(text: string, values: unknown[] = []): Promise<unknown> {
-    this.statements.push({ text, values });
+  query(text: string, values: unknown[] = [], tag?: StatementTag): Promise<unknown> {
+    this.statements.push({ text, values, tag });
     return Promise.resolve();
   }
 
-  async writeTo(client: SqlSink): Promise<void> {
-    for (const s of this.statements) await client.query(s.text, s.values);
+  async writeTo(client: SqlClient): Promise<WrittenBatch> {
+    const candles: CandleRow[] = [];
+    for (const s of this.statements) {
+      const result = await client.query(s.text, s.values);
+      if (s.tag === 'candles') candles.push(...(result.rows as CandleRow[]));
+    }
+    return { candles };
   }
 }
 
@@ -433,8 +460,10 @@ async function upsertCandles(
        quote_volume = c.quote_volume + EXCLUDED.quote_volume,
        trades = c.trades + EXCLUDED.trades,
        first_trade_id = LEAST(c.first_trade_id, EXCLUDED.first_trade_id),
-       last_trade_id = GREATEST(c.last_trade_id, EXCLUDED.last_trade_id)`,
+       last_trade_id = GREATEST(c.last_trade_id, EXCLUDED.last_trade_id)
+     RETURNING market, interval, ${KLINE_COLUMNS}`,
     columns(rows, 13),
+    'candles',
   );
 }
 

@@ -24,6 +24,14 @@ export interface KlineRow {
   trades: string;
 }
 
+/**
+ * The columns of a {@link KlineRow}, as a select list over the candles table. The persister's
+ * candle upsert returns the same list, so live klines and GetKlines format alike.
+ */
+export const KLINE_COLUMNS = `${ms('open_time')} AS open_time, ${ms('close_time')} AS close_time,
+  ${dec('open')} AS open, ${dec('high')} AS high, ${dec('low')} AS low, ${dec('close')} AS close,
+  ${dec('volume')} AS volume, ${dec('quote_volume')} AS quote_volume, trades::text AS trades`;
+
 export interface OrderRow {
   order_id: string;
   client_order_id: string | null;
@@ -117,9 +125,6 @@ export class HistoryQueries {
     end: number | null,
     limit: number,
   ): Promise<KlineRow[]> {
-    const cols = `${ms('open_time')} AS open_time, ${ms('close_time')} AS close_time,
-      ${dec('open')} AS open, ${dec('high')} AS high, ${dec('low')} AS low, ${dec('close')} AS close,
-      ${dec('volume')} AS volume, ${dec('quote_volume')} AS quote_volume, trades::text AS trades`;
     // Only the bounds that are given: an "$n IS NULL OR ..." clause keeps the planner off the
     // primary key's range scan.
     const values: unknown[] = [market, interval];
@@ -135,7 +140,7 @@ export class HistoryQueries {
     values.push(limit);
     const order = start === null ? 'DESC' : 'ASC';
     const r = await this.db.query<KlineRow>(
-      `SELECT ${cols} FROM candles WHERE ${where} ORDER BY candles.open_time ${order} LIMIT $${values.length}`,
+      `SELECT ${KLINE_COLUMNS} FROM candles WHERE ${where} ORDER BY candles.open_time ${order} LIMIT $${values.length}`,
       values,
     );
     return start === null ? r.rows.reverse() : r.rows;

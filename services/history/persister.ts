@@ -6,6 +6,9 @@
  * (`history_progress.last_seq`, updated in the same transaction) makes that write nothing.
  * On start it first reads its own pending entries, then claims entries other consumers left
  * pending for too long, then follows new entries.
+ *
+ * Once a batch commits, the candles it touched go out on the kline channels (best effort, with the
+ * ack): a redelivery that writes nothing publishes nothing.
  */
 import { decodeEvents } from '../engine/codec';
 import type { Logger } from '../lib/logger';
@@ -13,6 +16,7 @@ import type { PostgresManager } from '../lib/postgres-manager';
 import type { RedisKeys } from '../lib/redis-keys';
 import { RedisManager } from '../lib/redis-manager';
 import { prepareEvents, type PreparedBatch, type Wire } from './batch-writer';
+import { KlinePublisher } from './kline-publisher';
 import { MarketSpecs } from './market-specs';
 
 export interface PersisterOptions {
@@ -71,6 +75,7 @@ export class Persister {
   private lastTrim = 0;
   /** Id of the newest entry this persister has committed and acknowledged. */
   private lastAckedId: string | null = null;
+  private readonly klines: KlinePublisher;
 
   private constructor(
     private readonly db: PostgresManager,
@@ -85,6 +90,7 @@ export class Persister {
     this.count = options.count ?? 200;
     this.blockMs = options.blockMs ?? 250;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
+    this.klines = new KlinePublisher(redis.client, keys, log);
   }
 
   static async create(
@@ -272,16 +278,19 @@ export class Persister {
   /**
    * One transaction: the statements of the events above the high-water mark, and the new mark.
    * Then the ack. A batch that is partly below the mark (a redelivery overlapping new events)
-   * is prepared again from its new events only.
+   * is prepared again from its new events only. The candles it wrote are published together with
+   * the ack (best effort: a failed publish is logged, the ack still happens).
    */
   private async commit(entries: readonly RawEntry[], prepared: Prepared): Promise<void> {
     const { events } = prepared;
-    const last = await this.db.transaction(async (client) => {
+    const { last, candles } = await this.db.transaction(async (client) => {
       const row = await client.query<{ last_seq: string }>(
         'SELECT last_seq FROM history_progress WHERE id = 1 FOR UPDATE',
       );
       const done = Number(row.rows[0].last_seq);
-      if (events.length === 0 || events[events.length - 1].seq <= done) return done;
+      if (events.length === 0 || events[events.length - 1].seq <= done) {
+        return { last: done, candles: [] };
+      }
       let batch: PreparedBatch = prepared.batch;
       if (events[0].seq <= done) {
         batch = await prepareEvents(
@@ -290,21 +299,24 @@ export class Persister {
         );
       }
       const seq = events[events.length - 1].seq;
-      await batch.writeTo(client);
+      const written = await batch.writeTo(client);
       this.options.beforeCommit?.();
       await client.query(
         'UPDATE history_progress SET last_seq = $1, updated_at = now() WHERE id = 1',
         [seq],
       );
-      return seq;
+      return { last: seq, candles: written.candles };
     });
     this.persistedSeq = Math.max(this.persistedSeq, last);
     this.options.afterCommit?.();
+    // Queued before the ack on the same connection, so both go out together; never rejects.
+    const published = this.klines.publish(candles);
     await this.redis.client.xack(
       this.keys.events,
       this.keys.historyGroup,
       ...entries.map((e) => e[0]),
     );
+    await published;
     this.lastAckedId = entries[entries.length - 1][0];
   }
 

@@ -15,6 +15,11 @@ export interface RedisKeys {
   trades(market: string): string;
   /** Channel: 24h ticker of a market. */
   ticker(market: string): string;
+  /**
+   * Channel: the candles of a market in one interval (`1m` ... `1M`), as the History persister
+   * committed them.
+   */
+  kline(interval: string, market: string): string;
   /** Channel: a user's order and balance updates. */
   user(userId: string): string;
   /** Pattern matching every channel above (for PUBSUB CHANNELS). */
@@ -29,6 +34,7 @@ export function redisKeys(prefix: string): RedisKeys {
     depth: (market) => `${prefix}md:depth:${market}`,
     trades: (market) => `${prefix}md:trade:${market}`,
     ticker: (market) => `${prefix}md:ticker:${market}`,
+    kline: (interval, market) => `${prefix}md:kline:${interval}:${market}`,
     user: (userId) => `${prefix}user:${userId}`,
     channels: `${prefix}*`,
   };

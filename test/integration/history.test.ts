@@ -1,9 +1,11 @@
 /**
  * The History service against a real engine, Redis and Postgres (own key prefix and schema):
  * every HistoryService RPC after a burst of trading (and its refusals), exactly-once persistence
- * under redelivery, rollback and restart, and candles that equal a rebuild from the trades.
+ * under redelivery, rollback and restart, candles that equal a rebuild from the trades, and
+ * live candles on the kline channels.
  */
 import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +17,8 @@ import { HistoryServiceClient } from '../../gen/exchange/v1/history';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { candleDifferences } from '../../services/history/candles';
 import { startHistory, type HistoryHandle } from '../../services/history/history-server';
-import { bucketEnd, bucketStart, INTERVALS } from '../../services/history/intervals';
+import { bucketEnd, bucketStart, INTERVALS, type Interval } from '../../services/history/intervals';
+import type { KlineUpdate } from '../../services/history/kline-publisher';
 import type { PersisterOptions } from '../../services/history/persister';
 import { historyConfigSchema } from '../../services/lib/config';
 import { createLogger } from '../../services/lib/logger';
@@ -614,6 +617,175 @@ describe('exactly once', () => {
       await expectOneRowEach(s);
     } finally {
       await stopStack(s);
+    }
+  });
+});
+
+/** Messages of some pub/sub channels on a connection of their own, in order of arrival. */
+interface Subscription {
+  /** The oldest message not taken yet (parsed), waiting for one up to `timeoutMs`. */
+  next(channel: string, timeoutMs?: number): Promise<KlineUpdate[]>;
+  /** How many messages arrived and are not taken yet. */
+  waiting(channel: string): number;
+  close(): void;
+}
+
+async function subscribe(channels: readonly string[]): Promise<Subscription> {
+  const redis = new Redis(TEST_REDIS_URL);
+  const queues = new Map(channels.map((c) => [c, [] as KlineUpdate[][]]));
+  const arrivals = new EventEmitter();
+  redis.on('message', (channel: string, message: string) => {
+    queues.get(channel)?.push(JSON.parse(message) as KlineUpdate[]);
+    arrivals.emit(channel);
+  });
+  await redis.subscribe(...channels);
+  const queue = (channel: string) => {
+    const q = queues.get(channel);
+    if (q === undefined) throw new Error(`not subscribed to ${channel}`);
+    return q;
+  };
+  return {
+    next(channel, timeoutMs = 10_000) {
+      const q = queue(channel);
+      const ready = q.shift();
+      if (ready !== undefined) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const arrived = () => {
+          clearTimeout(timer);
+          resolve(q.shift() ?? []);
+        };
+        const timer = setTimeout(() => {
+          arrivals.off(channel, arrived);
+          reject(new Error(`no message on ${channel} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        arrivals.once(channel, arrived);
+      });
+    },
+    waiting: (channel) => queue(channel).length,
+    close: () => redis.disconnect(),
+  };
+}
+
+describe('kline channels', () => {
+  const intervals: Interval[] = ['1m', '1h'];
+  let s: Stack;
+  let sub: Subscription;
+  let channels: Record<string, string>;
+  let maker: string;
+  let taker: string;
+  /** Timestamps of the trades made so far. */
+  const tradeTimes: number[] = [];
+
+  beforeAll(async () => {
+    s = await startStack('history_kline');
+    const keys = redisKeys(s.iso.prefix);
+    channels = Object.fromEntries(intervals.map((i) => [i, keys.kline(i, 'SOL_USDC')]));
+    sub = await subscribe(Object.values(channels));
+    maker = await funded(s.api, { USDC: '10000', SOL: '100' });
+    taker = await funded(s.api, { USDC: '10000', SOL: '100' });
+  });
+
+  afterAll(async () => {
+    sub.close();
+    await stopStack(s);
+  });
+
+  /** One trade of `quantity` SOL at `price` between the two users; returns its timestamp. */
+  async function tradeAt(price: string, quantity: string): Promise<number> {
+    await s.api.placeOrder(order(maker, Side.SIDE_SELL, price, quantity));
+    const { fills } = await s.api.placeOrder(order(taker, Side.SIDE_BUY, price, quantity));
+    expect(fills.length).toBe(1);
+    const ts = Number(fills[0].timestamp);
+    tradeTimes.push(ts);
+    return ts;
+  }
+
+  /** The one candle of the next message on the interval's channel, checked against GetKlines. */
+  async function nextCandle(interval: Interval, ts: number): Promise<KlineUpdate> {
+    const updates = await sub.next(channels[interval]);
+    const open = bucketStart(interval, ts);
+    expect(updates.map((u) => [u.e, u.market, u.interval, u.openTime, u.closeTime])).toEqual([
+      ['kline', 'SOL_USDC', interval, open, bucketEnd(interval, open)],
+    ]);
+    const { klines } = await rpc(s.client, s.client.getKlines, {
+      market: 'SOL_USDC',
+      interval,
+      startTime: String(open),
+      endTime: String(open),
+      limit: 0,
+    });
+    expect(klines.length).toBe(1);
+    const k = klines[0];
+    expect(updates[0]).toEqual({
+      e: 'kline',
+      market: 'SOL_USDC',
+      interval,
+      openTime: Number(k.openTime),
+      closeTime: Number(k.closeTime),
+      open: k.open,
+      high: k.high,
+      low: k.low,
+      close: k.close,
+      volume: k.volume,
+      quoteVolume: k.quoteVolume,
+      trades: Number(k.trades),
+    });
+    return updates[0];
+  }
+
+  /** Trades so far in the interval's bucket holding `ts` (two trades may straddle a boundary). */
+  const tradesIn = (interval: Interval, ts: number) =>
+    tradeTimes.filter((t) => bucketStart(interval, t) === bucketStart(interval, ts)).length;
+
+  it('publishes the candle a trade touched once it is committed, as GetKlines returns it', async () => {
+    const first = await tradeAt('150.25', '2');
+    for (const interval of intervals) {
+      expect(await nextCandle(interval, first)).toMatchObject({
+        open: '150.25',
+        high: '150.25',
+        low: '150.25',
+        close: '150.25',
+        volume: '2',
+        quoteVolume: '300.5',
+        trades: 1,
+      });
+    }
+    const second = await tradeAt('151', '0.5');
+    for (const interval of intervals) {
+      const candle = await nextCandle(interval, second);
+      expect(candle).toMatchObject({
+        close: '151',
+        high: '151',
+        trades: tradesIn(interval, second),
+      });
+      if (tradesIn(interval, second) === 2) {
+        expect(candle).toMatchObject({
+          open: '150.25',
+          low: '150.25',
+          volume: '2.5',
+          quoteVolume: '376',
+        });
+      }
+    }
+  });
+
+  it('publishes nothing for a redelivered batch', async () => {
+    await caughtUp(s);
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const key = redisKeys(s.iso.prefix).events;
+      for (const [, fields] of await redis.xrange(key, '-', '+'))
+        await redis.xadd(key, '*', ...fields);
+    } finally {
+      redis.disconnect();
+    }
+    await caughtUp(s);
+    // Messages on a channel arrive in order: the next trade's is the only one since.
+    const ts = await tradeAt('152', '1');
+    for (const interval of intervals) {
+      const candle = await nextCandle(interval, ts);
+      expect(candle).toMatchObject({ close: '152', trades: tradesIn(interval, ts) });
+      expect(sub.waiting(channels[interval])).toBe(0);
     }
   });
 });
