@@ -67,7 +67,11 @@ export const gatewayConfigSchema = z.object({
   /** Accounts created per minute per IP through POST /user/new. */
   RATE_LIMIT_NEW_USER_PER_MIN: z.coerce.number().int().positive().default(30),
   /** Bytes a WebSocket client may have queued before it is cut off. */
-  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

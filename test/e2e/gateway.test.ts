@@ -15,6 +15,9 @@ import {
   TickerSchema,
   TradeSchema,
 } from '../../gateway/schemas';
+import { startGateway } from '../../gateway/server';
+import { gatewayConfigSchema } from '../../services/lib/config';
+import { createLogger } from '../../services/lib/logger';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { startGatewayStack, type GatewayStack } from '../support/gateway-stack';
 import { TEST_REDIS_URL } from '../support/stack';
@@ -620,9 +623,6 @@ describe('rate limits', () => {
 
 /** A second gateway on the same engine and history, with its own settings. */
 async function startGatewayOnly(env: Record<string, string>) {
-  const { startGateway } = await import('../../gateway/server');
-  const { gatewayConfigSchema } = await import('../../services/lib/config');
-  const { createLogger } = await import('../../services/lib/logger');
   const g = await startGateway(
     gatewayConfigSchema.parse({
       ...s.iso.env,

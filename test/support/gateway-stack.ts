@@ -11,6 +11,8 @@ import { engineConfig, isolate, type Isolation } from './stack';
 
 const log = createLogger('gateway-test', 'silent');
 
+// Tests read answers loosely and check them with expect(); a typed body would only add casts.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface Answer<T = any> {
   readonly status: number;
   readonly body: T;
@@ -31,6 +33,7 @@ export interface GatewayStack {
   readonly history: HistoryHandle;
   readonly gateway: GatewayHandle;
   readonly url: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call<T = any>(method: string, path: string, options?: RequestOptions): Promise<Answer<T>>;
   /** A new user with an API key, funded with these deposits. */
   user(funds?: Record<string, string>): Promise<{ userId: string; key: string }>;
