@@ -1,26 +1,93 @@
 #!/usr/bin/env bash
 # Starts the whole exchange on this machine: set-up (dependencies, generated code, local Redis
-# and Postgres), then every service in the foreground. Ctrl-C stops them all.
-# Built so far: the Engine service (gRPC on ENGINE_PORT, default 50051) and the History service
-# (gRPC on HISTORY_PORT, default 50052).
+# and Postgres), then the engine, history, gateway and (unless MARKET_MAKER=off) the market maker.
+# Waits until the gateway reports healthy and prints its URL. Ctrl-C (or SIGTERM) stops every
+# service gracefully; if one of them dies, the others are stopped too and the exit is non-zero.
+# Each service logs JSON lines to $LOG_DIR/<service>.log (default .logs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+export ENGINE_PORT=${ENGINE_PORT:-50051}
+export HISTORY_PORT=${HISTORY_PORT:-50052}
+export PORT=${PORT:-3000}
+export ENGINE_ADDR=${ENGINE_ADDR:-127.0.0.1:$ENGINE_PORT}
+export HISTORY_ADDR=${HISTORY_ADDR:-127.0.0.1:$HISTORY_PORT}
+MARKET_MAKER=${MARKET_MAKER:-on}
+LOG_DIR=${LOG_DIR:-.logs}
+mkdir -p "$LOG_DIR"
+
+names=()
 pids=()
-stop() {
-  trap - INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait
+launch() {
+  local name=$1
+  shift
+  # Its own session: Ctrl-C reaches only this script, which stops the services in order.
+  setsid node --import tsx "$@" >>"$LOG_DIR/$name.log" 2>&1 &
+  names+=("$name")
+  pids+=($!)
 }
-trap stop INT TERM
 
-node --import tsx services/engine/main.ts &
-pids+=($!)
-node --import tsx services/history/main.ts &
-pids+=($!)
+stopping=0
+stop() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  echo "exchange: stopping"
+  # The market maker first (it cancels its quotes), then the gateway, history and engine.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  echo "exchange: stopped"
+}
+trap 'stop; exit 0' INT TERM
 
-echo "exchange: engine gRPC on 127.0.0.1:${ENGINE_PORT:-50051}, history gRPC on 127.0.0.1:${HISTORY_PORT:-50052}"
-echo "  try: npx buf curl --protocol grpc --http2-prior-knowledge http://127.0.0.1:${ENGINE_PORT:-50051}/exchange.v1.EngineService/GetMarkets"
-wait
+launch engine services/engine/main.ts
+launch history services/history/main.ts
+launch gateway gateway/main.ts
+
+url="http://127.0.0.1:$PORT"
+healthy=0
+for _ in $(seq 1 150); do
+  if node -e "fetch('$url/api/v1/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" 2>/dev/null; then
+    healthy=1
+    break
+  fi
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "exchange: ${names[$i]} exited during start; the end of $LOG_DIR/${names[$i]}.log:" >&2
+      tail -n 20 "$LOG_DIR/${names[$i]}.log" >&2
+      stop
+      exit 1
+    fi
+  done
+  sleep 0.2
+done
+if [ "$healthy" = 0 ]; then
+  echo "exchange: the gateway did not report healthy at $url/api/v1/health within 30 s" >&2
+  stop
+  exit 1
+fi
+
+if [ "$MARKET_MAKER" != off ]; then launch market-maker services/bots/main.ts; fi
+
+echo "exchange: ready at $url (REST $url/api/v1, docs $url/api/v1/docs, WebSocket ws://127.0.0.1:$PORT/ws)"
+echo "  engine gRPC $ENGINE_ADDR, history gRPC $HISTORY_ADDR; market maker: $MARKET_MAKER; logs in $LOG_DIR/"
+echo "  try: curl -s $url/api/v1/depth?market=SOL_USDC"
+echo "  Ctrl-C stops everything."
+
+# Wait for any service to exit: that is a failure unless we are stopping.
+set +e
+wait -n "${pids[@]}"
+code=$?
+if [ "$stopping" = 0 ]; then
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "exchange: ${names[$i]} exited (code $code); the end of $LOG_DIR/${names[$i]}.log:" >&2
+      tail -n 20 "$LOG_DIR/${names[$i]}.log" >&2
+    fi
+  done
+  stop
+  exit 1
+fi

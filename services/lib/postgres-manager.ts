@@ -30,7 +30,12 @@ export class PostgresManager {
     });
     try {
       await bootstrap.connect();
-      await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+      await bootstrap
+        .query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`)
+        .catch((err: unknown) => {
+          // Two services creating the schema at the same moment: one wins, both go on.
+          if ((err as { code?: string }).code !== '23505') throw err;
+        });
     } catch (err) {
       throw new PostgresUnavailable(
         `cannot reach Postgres at ${redact(options.url)}: ${(err as Error).message}`,
@@ -111,7 +116,9 @@ async function ensureDatabase(url: string): Promise<void> {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${quoteIdent(database)}`);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') {
+    // 42P04: it exists; 23505: another service created it at the same moment.
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') {
       throw new PostgresUnavailable(
         `cannot create database ${database}: ${(err as Error).message}`,
       );

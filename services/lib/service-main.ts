@@ -44,7 +44,12 @@ export async function runService<S extends z.ZodTypeAny>(
     }
     throw err;
   }
+  let stopping = false;
   const shutdown = (signal: string) => {
+    // Ctrl-C in a terminal reaches every process of the group, and a supervisor may add a
+    // SIGTERM: stop once.
+    if (stopping) return;
+    stopping = true;
     log.info({ signal }, 'shutting down');
     service.stop().then(
       () => process.exit(0),

@@ -39,6 +39,7 @@ import { errorCodeOf } from '../../services/lib/grpc/status';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { engineClient, type EngineApi } from '../support/engine-client';
 import { EngineProcess, describeExit } from '../support/engine-process';
+import { conservationProblems } from '../support/conservation';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, isolate, type Isolation } from '../support/stack';
 import { prng, type Random } from '../support/prng';
 
@@ -651,36 +652,7 @@ function verifyTransfers(ledger: Ledger, run: CleanRun): void {
 
 /** Σ users (available + locked) + fees = deposits − withdrawals; nothing negative; locks add up. */
 function verifyConservation(core: ExchangeCore): void {
-  const sheet = core.sheet;
-  const problems: string[] = [];
-  const held = sheet.assets.map(() => 0n);
-  for (const account of sheet.accounts.values()) {
-    const lockedByOrders = sheet.assets.map(() => 0n);
-    for (const order of core.openOrders(account.userId)) {
-      const market = core.market(order.market);
-      lockedByOrders[(order.side === 'buy' ? market.quote : market.base).index] += order.locked;
-    }
-    for (const asset of sheet.assets) {
-      const available = account.available[asset.index];
-      const locked = account.locked[asset.index];
-      if (available < 0n || locked < 0n)
-        problems.push(`user ${account.userId} ${asset.symbol}: ${available} + ${locked} locked`);
-      if (locked !== lockedByOrders[asset.index])
-        problems.push(
-          `user ${account.userId} ${asset.symbol}: ${locked} locked, orders hold ${lockedByOrders[asset.index]}`,
-        );
-      held[asset.index] += available + locked;
-    }
-  }
-  for (const asset of sheet.assets) {
-    const i = asset.index;
-    if (sheet.fees[i] < 0n) problems.push(`${asset.symbol} fees ${sheet.fees[i]}`);
-    if (held[i] + sheet.fees[i] !== sheet.deposited[i] - sheet.withdrawn[i])
-      problems.push(
-        `${asset.symbol}: held ${held[i]} + fees ${sheet.fees[i]} != deposited ${sheet.deposited[i]} - withdrawn ${sheet.withdrawn[i]}`,
-      );
-  }
-  expectNoProblems('conservation', problems);
+  expectNoProblems('conservation', conservationProblems(core));
 }
 
 /** The engine answers exactly what the clean core answers. */
