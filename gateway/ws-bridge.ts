@@ -18,14 +18,16 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
+import { INTERVALS } from '../services/history/intervals';
 import type { Logger } from '../services/lib/logger';
 import type { RedisKeys } from '../services/lib/redis-keys';
 import type { Authenticator } from './auth';
 import { ApiError } from './errors';
 import type { GatewayMetrics } from './metrics';
 
-const MARKET_STREAM =
-  /^(depth|trade|ticker|kline\.(1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M))@([A-Z0-9]{1,16}_[A-Z0-9]{1,16})$/;
+const MARKET_STREAM = new RegExp(
+  `^(depth|trade|ticker|kline\\.(${INTERVALS.join('|')}))@([A-Z0-9]{1,16}_[A-Z0-9]{1,16})$`,
+);
 const MAX_STREAMS_PER_CLIENT = 200;
 const HEARTBEAT_MS = 30_000;
 

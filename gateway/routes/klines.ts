@@ -2,25 +2,8 @@
 import { z } from 'zod';
 import { klineJson } from '../mapping';
 import { route } from '../route';
+import { INTERVALS } from '../../services/history/intervals';
 import { intParam, KlineSchema, limitParam, marketSymbol } from '../schemas';
-
-const INTERVALS = [
-  '1m',
-  '3m',
-  '5m',
-  '15m',
-  '30m',
-  '1h',
-  '2h',
-  '4h',
-  '6h',
-  '8h',
-  '12h',
-  '1d',
-  '3d',
-  '1w',
-  '1M',
-] as const;
 
 export const klines = route({
   method: 'get',

@@ -4,7 +4,6 @@
  * known, the restarted engine holds exactly the state of a clean replay of its journal, and
  * that state conserves money (Σ balances + fees = deposits − withdrawals, locks = open orders).
  */
-import { createServer } from 'node:net';
 import { startGateway, type GatewayHandle } from '../../gateway/server';
 import { MarketMaker } from '../../services/bots/market-maker';
 import { balanceToProto } from '../../services/engine/proto-mapping';
@@ -15,19 +14,12 @@ import { createLogger } from '../../services/lib/logger';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { conservationProblems, replayJournal } from '../support/conservation';
 import { EngineProcess } from '../support/engine-process';
+import { freePort } from '../support/ports';
 import { isolate, TEST_REDIS_URL, type Isolation } from '../support/stack';
 
 const log = createLogger('kill-test', 'silent');
 /** Acknowledged REST orders before the kill, and again after the restart. */
 const ACKS_PER_PHASE = 60;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let iso: Isolation;
 let engine: EngineProcess | undefined;

@@ -1,13 +1,2 @@
-/** Seeded randomness for tests: mulberry32, small, fast and deterministic. */
-export type Random = () => number;
-
-export function prng(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for tests: the same mulberry32 the market maker uses. */
+export { seededRandom as prng, type Random } from '../../services/bots/seeded-random';
