@@ -1,0 +1,257 @@
+/**
+ * End to end, in one run, on the whole stack as separate child processes (engine, history and
+ * gateway on their own Redis prefix and Postgres schema, removed afterwards, even on failure):
+ *
+ * 1. REST order entry through gateway -> gRPC -> journal -> engine: two users trading against
+ *    each other at one price, at saturation (autocannon) and then at a fixed arrival rate of 60%
+ *    of the lower of the bare-Express ceiling and the saturated REST rate (paced, open loop: see
+ *    e2e/paced-load.ts for why not autocannon's overallRate, which is also run for comparison).
+ *    The ceiling is a bare Express app (bench/e2e/express-ceiling.ts) measured the same way.
+ * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade.
+ * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
+ *    go in through gRPC at a steady rate: updates delivered per second and trade-to-client delay.
+ *
+ * Each measured step also prints the cores every process used meanwhile (engine, history,
+ * gateway, express, this bench, Redis). Prints human lines, then one JSON line (the last line
+ * of stdout).
+ *
+ *   npm run bench:e2e
+ *   BENCH_PHASES=rest BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e
+ *   node --import tsx bench/e2e/profile-summary.ts /tmp/prof/<file>.cpuprofile
+ *
+ * Settings (environment): BENCH_PHASES (rest,grpc,ws), BENCH_REST_SECONDS (10),
+ * BENCH_FIXED_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_GRPC_ORDERS (40000), BENCH_WS_CLIENTS
+ * (1000), BENCH_WS_ORDERS_PER_SEC (1000), BENCH_WS_SECONDS (10).
+ */
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { engineClient, type EngineApi } from '../test/support/engine-client';
+import { openFanoutClients } from './e2e/fanout';
+import { batchedEntry, grpcTraders, matchingOrders, steadyFeed } from './e2e/grpc-entry';
+import { pacedRun } from './e2e/paced-load';
+import { newTrader, orderRequests, restRun, type RestRun, type Trader } from './e2e/rest';
+import { startE2eStack, type E2eStack } from './e2e/stack';
+import { CpuMeter } from './support/cpu-usage';
+
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'rest,grpc,ws').split(','));
+const REST_SECONDS = num('BENCH_REST_SECONDS', 10);
+const FIXED_SECONDS = num('BENCH_FIXED_SECONDS', 10);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
+const GRPC_ORDERS = num('BENCH_GRPC_ORDERS', 40_000);
+const GRPC_BATCH = 500;
+const GRPC_IN_FLIGHT = 4;
+const WS_CLIENTS = num('BENCH_WS_CLIENTS', 1000);
+const WS_ORDERS_PER_SEC = num('BENCH_WS_ORDERS_PER_SEC', 1000);
+const WS_FEED_CALLS_PER_SEC = 20;
+const WS_SECONDS = num('BENCH_WS_SECONDS', 10);
+const WS_CONNECT_BATCH = 50;
+const STREAMS = ['trade@SOL_USDC', 'depth@SOL_USDC'];
+const FUNDS = { USDC: '1000000000', SOL: '10000000' };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What every phase gets: the stack, a gRPC client, and where to put its figures. */
+interface Run {
+  readonly stack: E2eStack;
+  readonly api: EngineApi;
+  readonly out: Record<string, unknown>;
+  /** Runs `fn`, then prints `report(result)` and the cores each process used meanwhile. */
+  measured<T>(name: string, fn: () => Promise<T>, report: (r: T) => string): Promise<T>;
+}
+
+const restLine = (r: RestRun) =>
+  `${String(r.ordersPerSec).padStart(6)} /s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}`;
+
+async function restPhase({ stack, out, measured }: Run): Promise<void> {
+  const traders: [Trader, Trader] = [
+    await newTrader(stack.gatewayUrl, FUNDS),
+    await newTrader(stack.gatewayUrl, FUNDS),
+  ];
+  // Warm both servers up (JIT, connections) before anything counts.
+  await restRun(stack.ceilingUrl, traders, { connections: 16, seconds: 2 });
+  await restRun(stack.gatewayUrl, traders, { connections: 16, seconds: 2 });
+  const idle = await measured(
+    'rest 1 connection',
+    () => restRun(stack.gatewayUrl, traders, { connections: 1, seconds: 3 }),
+    restLine,
+  );
+  const saturated = { connections: CONNECTIONS, seconds: REST_SECONDS };
+  const ceiling = await measured(
+    'express saturated',
+    () => restRun(stack.ceilingUrl, traders, saturated),
+    restLine,
+  );
+  const rest = await measured(
+    'rest saturated',
+    () => restRun(stack.gatewayUrl, traders, saturated),
+    restLine,
+  );
+  const rate = Math.max(1, Math.round(0.6 * Math.min(ceiling.ordersPerSec, rest.ordersPerSec)));
+  const requests = orderRequests(traders[0], traders[1]);
+  const fixed = await measured(
+    `rest paced ${rate}/s`,
+    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, CONNECTIONS),
+    restLine,
+  );
+  const ceilingFixed = await measured(
+    `express paced ${rate}/s`,
+    () => pacedRun(stack.ceilingUrl, requests, rate, 5, CONNECTIONS),
+    restLine,
+  );
+  // For comparison only: autocannon's overallRate, which sends in bursts (see paced-load.ts).
+  const bursts = await measured(
+    `rest autocannon ${rate}/s`,
+    () =>
+      restRun(stack.gatewayUrl, traders, {
+        connections: CONNECTIONS,
+        seconds: 5,
+        overallRate: rate,
+      }),
+    restLine,
+  );
+  const restVsCeiling = +(rest.ordersPerSec / ceiling.ordersPerSec).toFixed(3);
+  Object.assign(out, {
+    restOrdersPerSec: rest.ordersPerSec,
+    restP50Ms: rest.p50Ms,
+    restP99Ms: rest.p99Ms,
+    restErrors: rest.errors,
+    restFixedRate: rate,
+    restFixedOrdersPerSec: fixed.ordersPerSec,
+    restFixedP50Ms: fixed.p50Ms,
+    restFixedP99Ms: fixed.p99Ms,
+    restFixedErrors: fixed.errors,
+    restFixedAutocannonP99Ms: bursts.p99Ms,
+    restOneConnectionP50Ms: idle.p50Ms,
+    restOneConnectionP99Ms: idle.p99Ms,
+    restOneConnectionPerSec: idle.ordersPerSec,
+    expressCeilingPerSec: ceiling.ordersPerSec,
+    expressCeilingP99Ms: ceiling.p99Ms,
+    expressFixedP99Ms: ceilingFixed.p99Ms,
+    restVsCeiling,
+    restTargetMet: restVsCeiling >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
+  });
+}
+
+async function grpcPhase({ api, out, measured }: Run, users: [string, string]): Promise<void> {
+  await batchedEntry(api, matchingOrders(users, 5000), GRPC_BATCH, 2);
+  const grpc = await measured(
+    `grpc PlaceOrders x${GRPC_BATCH}`,
+    () => batchedEntry(api, matchingOrders(users, GRPC_ORDERS), GRPC_BATCH, GRPC_IN_FLIGHT),
+    (g) =>
+      `${String(g.ordersPerSec).padStart(6)} orders/s  per batch p50 ${g.p50Ms} ms  p99 ${g.p99Ms} ms  rejected ${g.rejected}`,
+  );
+  Object.assign(out, {
+    grpcOrdersPerSec: grpc.ordersPerSec,
+    grpcP50Ms: grpc.p50Ms,
+    grpcP99Ms: grpc.p99Ms,
+    grpcLatencyIs: `PlaceOrders round trip (batch of ${GRPC_BATCH}, ${GRPC_IN_FLIGHT} in flight)`,
+    grpcRejected: grpc.rejected,
+    grpcTargetMet: grpc.ordersPerSec >= 50_000,
+  });
+}
+
+async function wsPhase({ stack, api, out, measured }: Run, users: [string, string]) {
+  const wsUrl = `${stack.gatewayUrl.replace('http', 'ws')}/ws`;
+  const t = performance.now();
+  const clients = await openFanoutClients(wsUrl, STREAMS, WS_CLIENTS, WS_CONNECT_BATCH);
+  console.log(`${WS_CLIENTS} clients subscribed in ${(performance.now() - t).toFixed(0)} ms`);
+  const feed = steadyFeed(api, users, WS_ORDERS_PER_SEC, WS_FEED_CALLS_PER_SEC);
+  try {
+    // The engine publishes only channels with subscribers (refreshed every 250 ms): start
+    // counting once every client has had something.
+    const deadline = Date.now() + 20_000;
+    while (clients.reached < clients.size) {
+      if (Date.now() > deadline) {
+        throw new Error(`only ${clients.reached} of ${clients.size} clients got market data`);
+      }
+      await sleep(50);
+    }
+    clients.reset();
+    const placedBefore = feed.placed;
+    // How late this process's own event loop runs: the clients' delays include it.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const t0 = performance.now();
+    const figures = await measured(
+      'ws fan-out',
+      async () => {
+        await sleep(WS_SECONDS * 1000);
+        const seconds = (performance.now() - t0) / 1000;
+        loopDelay.disable();
+        return {
+          wsClients: clients.size,
+          wsDeliveriesPerSec: Math.round(clients.deliveries / seconds),
+          wsFramesPerSec: Math.round(clients.frames / seconds),
+          wsP50Ms: clients.tradeLatency.percentile(50),
+          wsP99Ms: clients.tradeLatency.percentile(99),
+          wsTrades: clients.tradeLatency.count,
+          wsOrdersPerSec: Math.round((feed.placed - placedBefore) / seconds),
+          wsClosed: clients.closed,
+          wsFeedFailedCalls: feed.failedCalls,
+          wsBenchLoopDelayP99Ms: +(loopDelay.percentile(99) / 1e6).toFixed(1),
+        };
+      },
+      (f) =>
+        `${f.wsDeliveriesPerSec} deliveries/s (${f.wsFramesPerSec} frames/s) to ${f.wsClients} clients, ${f.wsOrdersPerSec} orders/s in; trade-to-client p50 ${f.wsP50Ms} ms  p99 ${f.wsP99Ms} ms; ${f.wsClosed} cut off; bench event-loop delay p99 ${f.wsBenchLoopDelayP99Ms} ms`,
+    );
+    Object.assign(out, figures, {
+      wsTargetMet:
+        figures.wsDeliveriesPerSec >= 200_000 && figures.wsP99Ms < 50 && figures.wsClosed === 0,
+    });
+  } finally {
+    feed.stop();
+    clients.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const load = loadavg().map((l) => +l.toFixed(2));
+  console.log(`load average at start: ${load.join(' ')}`);
+  const stack = await startE2eStack();
+  const interrupted = (signal: string) => {
+    console.error(`${signal}: stopping the stack`);
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  const out: Record<string, unknown> = { bench: 'e2e', node: process.version, loadAvg: load };
+  const cores: Record<string, Record<string, number>> = {};
+  const api = engineClient(stack.engineAddr);
+  const meter = new CpuMeter(stack.env.REDIS_URL, () => stack.pids);
+  const run: Run = {
+    stack,
+    api,
+    out,
+    async measured(name, fn, report) {
+      const before = await meter.sample();
+      const t = performance.now();
+      const result = await fn();
+      cores[name] = CpuMeter.cores(before, await meter.sample(), (performance.now() - t) / 1000);
+      console.log(`${name.padEnd(26)} ${report(result)}`);
+      const used = Object.entries(cores[name]).map(([k, v]) => `${k} ${v}`);
+      console.log(`${''.padEnd(26)} cores: ${used.join(', ')}`);
+      return result;
+    },
+  };
+  try {
+    if (PHASES.has('rest')) await restPhase(run);
+    const users = await grpcTraders(api);
+    if (PHASES.has('grpc')) await grpcPhase(run, users);
+    if (PHASES.has('ws')) await wsPhase(run, users);
+  } finally {
+    api.close();
+    meter.close();
+    await stack.stop();
+  }
+  out.cores = cores;
+  out.seconds = Math.round((performance.now() - startedAt) / 1000);
+  out.loadAvgEnd = loadavg().map((l) => +l.toFixed(2));
+  console.log(JSON.stringify(out));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+/**
+ * The ceiling for REST order entry: a bare Express app with one POST route that parses a JSON
+ * body and answers 201 with a small JSON object, nothing else (no auth, limits, validation,
+ * logging or backend). The e2e bench runs it as a child process, like the gateway, and prints
+ * `{"msg":"listening","port":N}` when it is ready.
+ */
+import express from 'express';
+
+const app = express();
+app.use(express.json({ limit: '64kb' }));
+let orders = 0;
+app.post('/api/v1/order', (req, res) => {
+  const body = req.body as { market?: unknown; side?: unknown };
+  orders++;
+  res.status(201).json({ orderId: String(orders), market: body.market, side: body.side });
+});
+const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  console.log(JSON.stringify({ msg: 'listening', port }));
+});
+process.once('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

@@ -1,0 +1,89 @@
+/**
+ * A fixed arrival rate, open loop: request i is due at start + i/rate whatever happened to the
+ * earlier ones, on a pool of keep-alive connections, and its latency runs from when it was due
+ * (so time spent waiting for a free connection counts, as it would for a real client).
+ *
+ * autocannon's overallRate is not this: each connection sends back to back until it has used
+ * its share of the second, then waits for the next second, so every second starts with a
+ * saturating burst and its p99 is close to the saturated p99 at any rate.
+ */
+import http from 'node:http';
+import type autocannon from 'autocannon';
+import { percentile } from '../support/latency';
+import type { RestRun } from './rest';
+
+export async function pacedRun(
+  baseUrl: string,
+  requests: readonly autocannon.Request[],
+  rate: number,
+  seconds: number,
+  maxSockets: number,
+): Promise<RestRun> {
+  const { hostname, port } = new URL(baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const prepared = requests.map((r) => {
+    const body = r.body === undefined ? '' : String(r.body);
+    return {
+      method: r.method ?? 'GET',
+      path: r.path ?? '/',
+      body,
+      headers: { ...r.headers, 'content-length': String(Buffer.byteLength(body)) },
+    };
+  });
+  const latencies: number[] = [];
+  let ok = 0;
+  let errors = 0;
+  let issued = 0;
+  let pending = 0;
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  const intervalMs = 1000 / rate;
+
+  await new Promise<void>((resolve) => {
+    let stopped = false;
+    const finished = () => {
+      if (stopped && pending === 0) resolve();
+    };
+    const send = (i: number) => {
+      const due = start + i * intervalMs;
+      const r = prepared[i % prepared.length];
+      pending++;
+      const done = (good: boolean) => {
+        latencies.push(performance.now() - due);
+        if (good) ok++;
+        else errors++;
+        pending--;
+        finished();
+      };
+      const req = http.request(
+        { hostname, port, method: r.method, path: r.path, headers: r.headers, agent },
+        (res) => {
+          res.resume();
+          res.once('end', () => done(res.statusCode !== undefined && res.statusCode < 300));
+          res.once('error', () => done(false));
+        },
+      );
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.once('error', () => done(false));
+      req.end(r.body);
+    };
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      while (issued < due) send(issued++);
+      if (issued === total) {
+        clearInterval(timer);
+        stopped = true;
+        finished();
+      }
+    }, 1);
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    ordersPerSec: Math.round(ok / seconds),
+    p50Ms: +percentile(latencies, 50).toFixed(1),
+    p99Ms: +percentile(latencies, 99).toFixed(1),
+    errors,
+    seconds,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The whole exchange as separate child processes for the end-to-end bench: engine, history and
+ * gateway on their own Redis prefix and Postgres schema, plus the bare Express ceiling. `stop`
+ * ends them gracefully (so a profiled child writes its profile) and removes the Redis keys and
+ * the schema; it is safe to call after a partial start.
+ */
+import { startEngineProcess, benchEnv, cleanupBenchEnv } from '../support/engine-process';
+import {
+  freePort,
+  killOnExit,
+  nodeArgsFrom,
+  startServiceProcess,
+  stopServiceProcess,
+  type ServiceProcess,
+} from '../support/service-process';
+
+export interface E2eStack {
+  readonly env: Record<string, string>;
+  readonly engineAddr: string;
+  /** http://127.0.0.1:port of the gateway. */
+  readonly gatewayUrl: string;
+  /** http://127.0.0.1:port of the bare Express app. */
+  readonly ceilingUrl: string;
+  /** Process ids of the children, by name (engine, history, gateway, express). */
+  readonly pids: Record<string, number | undefined>;
+  stop(): Promise<void>;
+}
+
+const portFromLog =
+  (msg: string) =>
+  (entry: Record<string, unknown>): number | undefined =>
+    entry.msg === msg ? Number(entry.port) : undefined;
+
+async function answers(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  await res.arrayBuffer();
+  return res.status === 200;
+}
+
+export async function startE2eStack(): Promise<E2eStack> {
+  const env = benchEnv('e2e');
+  const started: ServiceProcess[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // Front to back: nothing calls a service that has already gone.
+    for (const p of started.reverse()) await stopServiceProcess(p.child);
+    await cleanupBenchEnv(env);
+  };
+  try {
+    const engine = await startEngineProcess(env);
+    killOnExit(engine.child);
+    started.push({ name: 'engine', child: engine.child, port: engine.port });
+    const engineAddr = `127.0.0.1:${engine.port}`;
+    const history = await startServiceProcess({
+      name: 'history',
+      script: 'services/history/main.ts',
+      env: { ...env, HISTORY_HOST: '127.0.0.1', HISTORY_PORT: '0' },
+      readyFromLog: portFromLog('history serving'),
+    });
+    started.push(history);
+    // At LOG_LEVEL=warn the gateway does not log its port: give it one, and poll its health.
+    const gatewayPort = await freePort();
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const gateway = await startServiceProcess({
+      name: 'gateway',
+      script: 'gateway/main.ts',
+      env: {
+        REDIS_URL: env.REDIS_URL,
+        REDIS_PREFIX: env.REDIS_PREFIX,
+        DATABASE_URL: env.DATABASE_URL,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(gatewayPort),
+        ENGINE_ADDR: engineAddr,
+        HISTORY_ADDR: `127.0.0.1:${history.port}`,
+        RATE_LIMIT_PER_SEC: '1000000000',
+        RATE_LIMIT_NEW_USER_PER_MIN: '100000',
+      },
+      // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway.
+      nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS'),
+      readyProbe: () => answers(`${gatewayUrl}/api/v1/health`),
+      readyPort: gatewayPort,
+    });
+    started.push(gateway);
+    const ceiling = await startServiceProcess({
+      name: 'express-ceiling',
+      script: 'bench/e2e/express-ceiling.ts',
+      env: { PORT: '0' },
+      readyFromLog: portFromLog('listening'),
+    });
+    started.push(ceiling);
+    return {
+      env,
+      engineAddr,
+      pids: {
+        engine: engine.child.pid,
+        history: history.child.pid,
+        gateway: gateway.child.pid,
+        express: ceiling.child.pid,
+      },
+      gatewayUrl,
+      ceilingUrl: `http://127.0.0.1:${ceiling.port}`,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

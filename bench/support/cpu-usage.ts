@@ -1,0 +1,68 @@
+/**
+ * CPU time per process of a multi-process benchmark, so a figure can be read with where the
+ * cores went while it was measured: the children from /proc/<pid>/stat (Linux; absent elsewhere),
+ * this process from process.cpuUsage(), and Redis from INFO cpu.
+ */
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+
+/** User + system CPU seconds of a process, or undefined where /proc is not available. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function redisCpuSeconds(redis: Redis): Promise<number | undefined> {
+  try {
+    const info = await redis.info('cpu');
+    const value = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+    const total = value('used_cpu_user') + value('used_cpu_sys');
+    return Number.isNaN(total) ? undefined : total;
+  } catch {
+    return undefined;
+  }
+}
+
+export type CpuSample = Record<string, number | undefined>;
+
+export class CpuMeter {
+  private readonly redis: Redis;
+
+  constructor(
+    redisUrl: string,
+    private readonly pids: () => Record<string, number | undefined>,
+  ) {
+    this.redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  }
+
+  async sample(): Promise<CpuSample> {
+    const out: CpuSample = {};
+    for (const [name, pid] of Object.entries(this.pids())) {
+      out[name] = pid === undefined ? undefined : processCpuSeconds(pid);
+    }
+    const own = process.cpuUsage();
+    out.bench = (own.user + own.system) / 1e6;
+    out.redis = await redisCpuSeconds(this.redis);
+    return out;
+  }
+
+  /** Cores used by each process between two samples `seconds` apart (e.g. 0.85 = 85% of one). */
+  static cores(before: CpuSample, after: CpuSample, seconds: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, a] of Object.entries(after)) {
+      const b = before[name];
+      if (a !== undefined && b !== undefined) out[name] = +((a - b) / seconds).toFixed(2);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}
