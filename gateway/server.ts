@@ -49,7 +49,10 @@ async function check(what: Promise<unknown>): Promise<string> {
 
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<GatewayHandle> {
   const keys = redisKeys(config.REDIS_PREFIX);
-  const redis = await RedisManager.connect(config.REDIS_URL, { name: 'gateway' });
+  const redis = await RedisManager.connect(config.REDIS_URL, {
+    name: 'gateway',
+    autoPipelining: true,
+  });
   const subscriber = await RedisManager.connect(config.REDIS_URL, { name: 'gateway:sub' });
   const engine = engineClient(config.ENGINE_ADDR, CALL_DEADLINE_MS);
   const history = historyClient(config.HISTORY_ADDR, CALL_DEADLINE_MS);
