@@ -70,11 +70,21 @@ export class Account {
 }
 
 const ASSET_RE = /^[A-Z0-9]{1,12}$/;
+/** Numbered accounts beyond this id are found through the Map only (keeps the array bounded). */
+const MAX_NUMBERED = 1 << 26;
+/** Fills the gaps of `byNumber` so that it stays a packed array of accounts. */
+const NO_ACCOUNT = new Account('', '', 0);
 
 export class BalanceSheet {
   readonly assets: Asset[] = [];
   private readonly bySymbol = new Map<string, Asset>();
   readonly accounts = new Map<string, Account>();
+  /**
+   * Accounts whose user id is a canonical decimal integer (every id the core issues: "1", "2",
+   * ...), indexed by that integer: an array read instead of a string Map lookup on every command.
+   * Only a cache of `accounts`: a hit is confirmed by comparing the id string.
+   */
+  private readonly byNumber: Account[] = [];
   private readonly byKeyHash = new Map<string, Account>();
   /** Per asset index. */
   readonly fees: bigint[] = [];
@@ -125,10 +135,24 @@ export class BalanceSheet {
     const account = new Account(userId, apiKeyHash, this.assets.length);
     this.accounts.set(userId, account);
     this.byKeyHash.set(apiKeyHash, account);
+    const n = Number(userId);
+    if (Number.isInteger(n) && n >= 0 && n < MAX_NUMBERED && String(n) === userId) {
+      const byNumber = this.byNumber;
+      while (byNumber.length < n) byNumber.push(NO_ACCOUNT);
+      byNumber[n] = account;
+    }
     return account;
   }
 
   account(userId: string): Account {
+    if (typeof userId === 'string') {
+      // `+userId` of an array-index string is read from the string's cached hash: cheap.
+      const n = +userId;
+      if (n >>> 0 === n && n < this.byNumber.length) {
+        const hit = this.byNumber[n];
+        if (hit.userId === userId && hit !== NO_ACCOUNT) return hit;
+      }
+    }
     const account = this.accounts.get(userId);
     if (account === undefined)
       throw new DomainError('UNKNOWN_USER', `unknown user ${String(userId)}`);

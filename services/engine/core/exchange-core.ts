@@ -10,6 +10,7 @@ import { Account, type Asset, BalanceSheet } from './balance-sheet';
 import { DomainError } from './errors';
 import { Market } from './market';
 import { Order, toOrderView } from './order';
+import { OrderIndex } from './order-index';
 import type { PriceLevel } from './price-level';
 import {
   type AddMarketCommand,
@@ -73,7 +74,7 @@ export class ExchangeCore {
   /** @internal */
   readonly markets = new Map<string, Market>();
   /** @internal every open order, by id. */
-  readonly orders = new Map<number, Order>();
+  readonly orders = new OrderIndex();
   /** @internal */
   readonly idempotency = new Map<string, IdempotencyRecord>();
   /** @internal */
