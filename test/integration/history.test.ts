@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import Decimal from 'decimal.js';
 import { Redis } from 'ioredis';
 import { Liquidity, OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1/common';
 import { HistoryServiceClient } from '../../gen/exchange/v1/history';
@@ -105,23 +106,72 @@ function idOf(res: { order?: { orderId: string } }): string {
   return res.order.orderId;
 }
 
-/** Per user and asset, SUM(ledger) must equal the engine's available + locked. */
+/**
+ * Per user and asset, the ledger's rows other than lock and unlock must sum to the engine's
+ * available + locked, and its lock and unlock rows to the engine's locked.
+ */
 async function expectLedgerMatchesEngine(s: Stack, users: readonly string[]): Promise<void> {
-  const sums = await s.history.db.query<{ user_id: string; asset: string; total: string }>(
-    `SELECT user_id::text, asset, trim_scale(sum(amount))::text AS total
+  const sums = await s.history.db.query<{
+    user_id: string;
+    asset: string;
+    total: string;
+    locked: string;
+  }>(
+    `SELECT user_id::text, asset,
+            trim_scale(coalesce(sum(amount) FILTER (WHERE kind NOT IN ('lock', 'unlock')), 0))::text
+              AS total,
+            trim_scale(coalesce(sum(amount) FILTER (WHERE kind IN ('lock', 'unlock')), 0))::text
+              AS locked
      FROM ledger GROUP BY user_id, asset`,
   );
-  const ledger = new Map(sums.rows.map((r) => [`${r.user_id}/${r.asset}`, r.total]));
+  const ledger = new Map(sums.rows.map((r) => [`${r.user_id}/${r.asset}`, r]));
+  let checked = 0;
   for (const userId of users) {
     const { balances } = await s.api.getBalances({ userId });
     for (const b of balances) {
       const total = (Number(b.available) + Number(b.locked)).toFixed(9).replace(/\.?0+$/, '');
-      expect([userId, b.asset, ledger.get(`${userId}/${b.asset}`) ?? '0']).toEqual([
+      const row = ledger.get(`${userId}/${b.asset}`);
+      expect([userId, b.asset, row?.total ?? '0', row?.locked ?? '0']).toEqual([
         userId,
         b.asset,
         total,
+        b.locked,
       ]);
+      checked++;
     }
+  }
+  expect(checked).toBeGreaterThan(0);
+}
+
+/**
+ * Every lock and unlock row names its order, and per order they net to what the engine says the
+ * order still holds: nothing for a closed order, the rest for an open one.
+ */
+async function expectLocksPerOrder(s: Stack, users: readonly string[]): Promise<void> {
+  const rows = await s.history.db.query<{ order_id: string | null; net: string }>(
+    `SELECT order_id::text, trim_scale(sum(amount))::text AS net
+     FROM ledger WHERE kind IN ('lock', 'unlock') GROUP BY order_id`,
+  );
+  const net = new Map(rows.rows.map((r) => [r.order_id, r.net]));
+  expect(net.has(null)).toBe(false);
+  // What an open SOL_USDC order holds: a buy notional(limit, remaining) in USDC (6 decimals,
+  // rounded down), a sell its remaining SOL.
+  const open = new Map<string, string>();
+  for (const userId of users) {
+    for (const o of (await s.api.getOpenOrders({ userId })).orders) {
+      const remaining = new Decimal(o.quantity ?? '0').minus(o.filledQuantity);
+      const held =
+        o.side === Side.SIDE_BUY
+          ? remaining.times(o.price ?? '0').toDecimalPlaces(6, Decimal.ROUND_DOWN)
+          : remaining;
+      open.set(o.orderId, held.toString());
+    }
+  }
+  for (const [orderId, amount] of net) {
+    expect([orderId, amount]).toEqual([orderId, open.get(orderId as string) ?? '0']);
+  }
+  for (const [orderId, locked] of open) {
+    expect([orderId, net.get(orderId) ?? '0']).toEqual([orderId, locked]);
   }
 }
 
@@ -452,15 +502,37 @@ describe('HistoryService after a burst of trading', () => {
   });
 });
 
-/** Many small trades between two users, each its own command; the engine's count of trades. */
+/**
+ * Many small trades between two users, each its own command; the engine's count of trades.
+ * Every way a lock changes happens: places, fills at and below a buy's limit (the excess goes
+ * back), amends of both sides, IOC leftovers that expire, market orders, cancels; some orders
+ * stay open at the end.
+ */
 async function trade(s: Stack, rounds: number): Promise<{ users: string[]; trades: number }> {
   const a = await funded(s.api, { USDC: '100000', SOL: '1000' });
   const b = await funded(s.api, { USDC: '100000', SOL: '1000' });
   let trades = 0;
   for (let i = 0; i < rounds; i++) {
     const price = String(100 + (i % 7));
-    trades += (await s.api.placeOrder(order(a, Side.SIDE_SELL, price, '0.5'))).fills.length;
-    trades += (await s.api.placeOrder(order(b, Side.SIDE_BUY, price, '0.3'))).fills.length;
+    const ask = await s.api.placeOrder(order(a, Side.SIDE_SELL, price, '0.5'));
+    trades += ask.fills.length;
+    // A buy above the ask: fills at the ask, and the difference is unlocked.
+    trades += (await s.api.placeOrder(order(b, Side.SIDE_BUY, `${price}.37`, '0.3'))).fills.length;
+    if (i % 4 === 1) {
+      await s.api.amendOrder({ userId: a, orderId: idOf(ask), newQuantity: '0.4' });
+      const bid = await s.api.placeOrder(order(b, Side.SIDE_BUY, '90.13', '0.7'));
+      await s.api.amendOrder({ userId: b, orderId: idOf(bid), newQuantity: '0.2' });
+    }
+    if (i % 4 === 2) {
+      // IOC for more than rests: fills what is there, the rest expires and is released.
+      const ioc = order(b, Side.SIDE_BUY, `${price}.5`, '0.9', {
+        timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+      });
+      trades += (await s.api.placeOrder(ioc)).fills.length;
+      const market = order(a, Side.SIDE_SELL, '0', '0.05', { type: OrderType.ORDER_TYPE_MARKET });
+      delete market.price;
+      trades += (await s.api.placeOrder(market)).fills.length;
+    }
     if (i % 3 === 0) await s.api.cancelAllOrders({ userId: a, market: 'SOL_USDC' });
   }
   return { users: [a, b], trades };
@@ -499,6 +571,7 @@ describe('exactly once', () => {
       );
       await expectRows(s, trades);
       await expectLedgerMatchesEngine(s, users);
+      await expectLocksPerOrder(s, users);
       await expectOneRowEach(s);
       // Ids order as numbers, not as text (more than 10 of each here).
       const { trades: recent } = await rpc(s.client, s.client.getMarketTrades, {
@@ -614,6 +687,7 @@ describe('exactly once', () => {
       await caughtUp(s);
       await expectRows(s, trades);
       await expectLedgerMatchesEngine(s, users);
+      await expectLocksPerOrder(s, users);
       await expectOneRowEach(s);
     } finally {
       await stopStack(s);
