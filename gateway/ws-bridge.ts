@@ -252,7 +252,8 @@ export class WsBridge {
     if (entry === undefined) return;
     // The user channel's stream name is "user" for every user.
     const stream = entry.stream;
-    const frame = `{"stream":${JSON.stringify(stream)},"data":${message}}`;
+    // Encoded once for every client (a string would be encoded again for each send).
+    const frame = Buffer.from(`{"stream":${JSON.stringify(stream)},"data":${message}}`);
     let sent = 0;
     for (const client of entry.clients) {
       if (client.ws.readyState !== WebSocket.OPEN) continue;
@@ -262,7 +263,7 @@ export class WsBridge {
         client.ws.terminate();
         continue;
       }
-      client.ws.send(frame);
+      client.ws.send(frame, { binary: false });
       sent++;
     }
     this.o.metrics.wsMessages.inc(sent);

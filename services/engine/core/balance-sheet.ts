@@ -72,6 +72,7 @@ export class Account {
 const ASSET_RE = /^[A-Z0-9]{1,12}$/;
 /** Numbered accounts beyond this id are found through the Map only (keeps the array bounded). */
 const MAX_NUMBERED = 1 << 26;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Fills the gaps of `byNumber` so that it stays a packed array of accounts. */
 const NO_ACCOUNT = new Account('', '', 0);
 
@@ -86,8 +87,15 @@ export class BalanceSheet {
    */
   private readonly byNumber: Account[] = [];
   private readonly byKeyHash = new Map<string, Account>();
-  /** Per asset index. */
-  readonly fees: bigint[] = [];
+  /** Per asset index: fees collected, less what is still pending in `feesPending`. */
+  private readonly feeTotals: bigint[] = [];
+  /**
+   * Per asset index: fees collected since the last fold into `feeTotals`, as a JS number. Exact:
+   * {@link collectFee} adds only safe integers and folds first whenever the sum could pass
+   * Number.MAX_SAFE_INTEGER, so this is always a safe integer. Saves a BigInt addition (and its
+   * allocation) per side of every trade.
+   */
+  private readonly feesPending: number[] = [];
   readonly deposited: bigint[] = [];
   readonly withdrawn: bigint[] = [];
 
@@ -109,7 +117,8 @@ export class BalanceSheet {
     const asset: Asset = { symbol, decimals, index: this.assets.length };
     this.assets.push(asset);
     this.bySymbol.set(symbol, asset);
-    this.fees.push(0n);
+    this.feeTotals.push(0n);
+    this.feesPending.push(0);
     this.deposited.push(0n);
     this.withdrawn.push(0n);
     for (const account of this.accounts.values()) account.addAsset();
@@ -208,9 +217,44 @@ export class BalanceSheet {
     receiveAsset: Asset,
     received: bigint,
     fee: bigint,
+    /** `fee` as a JS number when it is a safe integer, else -1. */
+    feeN: number,
   ): void {
     account.locked[payAsset.index] -= paid;
     account.available[receiveAsset.index] += received - fee;
-    this.fees[receiveAsset.index] += fee;
+    this.collectFee(receiveAsset.index, fee, feeN);
+  }
+
+  /**
+   * Fees collected per asset index, exact (read-only use, or writes when restoring a snapshot).
+   * Folds the pending number sums in first.
+   */
+  get fees(): bigint[] {
+    const pending = this.feesPending;
+    for (let i = 0; i < pending.length; i++) {
+      if (pending[i] !== 0) {
+        this.feeTotals[i] += BigInt(pending[i]);
+        pending[i] = 0;
+      }
+    }
+    return this.feeTotals;
+  }
+
+  /**
+   * Adds a fee to the asset's total. `feeN` is the same fee as a JS number when it is a safe
+   * integer (-1 when it is not): then it is added to the pending number sum, as long as that sum
+   * stays at most MAX_SAFE_INTEGER (both are safe integers, so `MAX_SAFE_INTEGER - feeN` is exact
+   * and the test is exact); otherwise the pending sum is folded into the bigint total first.
+   */
+  collectFee(index: number, fee: bigint, feeN: number): void {
+    const pending = this.feesPending;
+    if (feeN >= 0) {
+      if (pending[index] <= MAX_SAFE - feeN) {
+        pending[index] += feeN;
+        return;
+      }
+    }
+    this.feeTotals[index] += BigInt(pending[index]) + fee;
+    pending[index] = 0;
   }
 }

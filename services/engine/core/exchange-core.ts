@@ -533,17 +533,21 @@ export class ExchangeCore {
     const baseN = market.baseAmountN(lots);
     const quote = quoteN >= 0 ? BigInt(quoteN) : market.notional(price, lots);
     const base = baseN >= 0 ? BigInt(baseN) : market.baseAmount(lots);
+    const buyerFeeN =
+      baseN >= 0 ? market.feeN(baseN, takerBuys ? market.takerFeePpmN : market.makerFeePpmN) : -1;
+    const sellerFeeN =
+      quoteN >= 0 ? market.feeN(quoteN, takerBuys ? market.makerFeePpmN : market.takerFeePpmN) : -1;
     const buyerFee =
-      baseN >= 0
-        ? BigInt(market.feeN(baseN, takerBuys ? market.takerFeePpmN : market.makerFeePpmN))
+      buyerFeeN >= 0
+        ? BigInt(buyerFeeN)
         : Market.fee(base, takerBuys ? market.takerFeePpm : market.makerFeePpm);
     const sellerFee =
-      quoteN >= 0
-        ? BigInt(market.feeN(quoteN, takerBuys ? market.makerFeePpmN : market.takerFeePpmN))
+      sellerFeeN >= 0
+        ? BigInt(sellerFeeN)
         : Market.fee(quote, takerBuys ? market.makerFeePpm : market.takerFeePpm);
     const sheet = this.sheet;
-    sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee);
-    sheet.settle(seller.account, market.base, base, market.quote, quote, sellerFee);
+    sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee, buyerFeeN);
+    sheet.settle(seller.account, market.base, base, market.quote, quote, sellerFee, sellerFeeN);
     buyer.locked -= quote;
     seller.locked -= base;
     this.touchBalance(buyer.account, market.quote);
