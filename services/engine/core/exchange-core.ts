@@ -490,7 +490,7 @@ export class ExchangeCore {
             if (lots === 0) return taker.quoteAmount > 0n ? 'done' : 'insufficient_funds';
           }
         } else {
-          const held = Number(taker.locked / market.lotMinor);
+          const held = market.lotsIn(taker.locked);
           if (held < lots) {
             lots = held;
             if (lots === 0) return 'insufficient_funds';

@@ -30,6 +30,9 @@ import {
 
 const PPM = 1_000_000n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Module constants, not the imported binding (a getter call per use under CommonJS). */
+const MAX_LOTS_N = MAX_LOTS;
+const MAX_LOTS_BIG = BigInt(MAX_LOTS);
 
 /** `n` as a JS number when it is a safe integer, else -1 (callers then take the bigint path). */
 function safeNumber(n: bigint): number {
@@ -186,9 +189,29 @@ export class Market {
   /** Most lots at `price` whose notional does not exceed `budget` quote minor units. */
   lotsWithin(budget: bigint, price: number): number {
     if (budget < 0n) return 0;
+    // The same in JS numbers when every intermediate value is a safe integer: budget + 1 and
+    // (budget + 1) × den, and price × num (so the quotient, floored exactly, is too).
+    if (budget < MAX_SAFE && this.unitDenN > 0 && this.unitNumN > 0) {
+      const b = (Number(budget) + 1) * this.unitDenN;
+      const d = price * this.unitNumN;
+      if (b <= Number.MAX_SAFE_INTEGER && d <= Number.MAX_SAFE_INTEGER) {
+        const x = b - 1;
+        const q = (x - (x % d)) / d;
+        return q > MAX_LOTS_N ? MAX_LOTS_N : q;
+      }
+    }
     // notional(p, x) <= B  <=>  p*x*num < (B+1)*den  <=>  x <= ((B+1)*den - 1) / (p*num)
     const lots = ((budget + 1n) * this.unitDen - 1n) / (BigInt(price) * this.unitNum);
-    return lots > BigInt(MAX_LOTS) ? MAX_LOTS : Number(lots);
+    return lots > MAX_LOTS_BIG ? MAX_LOTS_N : Number(lots);
+  }
+
+  /** Whole lots in `amount` base minor units (rounded down). */
+  lotsIn(amount: bigint): number {
+    if (amount <= MAX_SAFE && this.lotMinorN > 0) {
+      const a = Number(amount);
+      return (a - (a % this.lotMinorN)) / this.lotMinorN;
+    }
+    return Number(amount / this.lotMinor);
   }
 
   /** Fee at `ppm` parts per million of `received`, rounded up. */
