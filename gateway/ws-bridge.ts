@@ -16,6 +16,7 @@
  *   errors: {"id":1,"error":{"code":"INVALID_REQUEST","message":"..."}}
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { WebSocket, WebSocketServer } from 'ws';
 import { INTERVALS } from '../services/history/intervals';
@@ -24,6 +25,7 @@ import type { RedisKeys } from '../services/lib/redis-keys';
 import type { Authenticator } from './auth';
 import { ApiError } from './errors';
 import type { GatewayMetrics } from './metrics';
+import { textFrame } from './ws-frame';
 
 const MARKET_STREAM = new RegExp(
   `^(depth|trade|ticker|kline\\.(${INTERVALS.join('|')}))@([A-Z0-9]{1,16}_[A-Z0-9]{1,16})$`,
@@ -33,6 +35,8 @@ const HEARTBEAT_MS = 30_000;
 
 interface Client {
   readonly ws: WebSocket;
+  /** The connection under `ws`: market data is written to it as ready-made frames. */
+  readonly socket: Duplex;
   /** Stream name -> Redis channel. */
   readonly streams: Map<string, string>;
   userId: string | null;
@@ -63,7 +67,12 @@ export class WsBridge {
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly o: WsBridgeOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+    // No per-message compression: frames are written as built (see deliver).
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 64 * 1024,
+      perMessageDeflate: false,
+    });
     o.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/ws') {
@@ -72,12 +81,13 @@ export class WsBridge {
       }
       const header = req.headers.authorization;
       if (header === undefined) {
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, null));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, socket, null));
         return;
       }
       // A key in the upgrade request authenticates the connection before it opens.
       o.auth.authenticate(header).then(
-        ([userId]) => this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, userId)),
+        ([userId]) =>
+          this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, socket, userId)),
         (err: unknown) => {
           const code = err instanceof ApiError ? err.status : 503;
           socket.end(
@@ -103,8 +113,8 @@ export class WsBridge {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private connected(ws: WebSocket, userId: string | null): void {
-    const client: Client = { ws, streams: new Map(), userId, alive: true };
+  private connected(ws: WebSocket, socket: Duplex, userId: string | null): void {
+    const client: Client = { ws, socket, streams: new Map(), userId, alive: true };
     this.clients.add(client);
     this.o.metrics.wsClients.inc();
     ws.on('pong', () => (client.alive = true));
@@ -252,8 +262,10 @@ export class WsBridge {
     if (entry === undefined) return;
     // The user channel's stream name is "user" for every user.
     const stream = entry.stream;
-    // Encoded once for every client (a string would be encoded again for each send).
-    const frame = Buffer.from(`{"stream":${JSON.stringify(stream)},"data":${message}}`);
+    // Framed once for every client: the same bytes are written to each socket. Replies and
+    // pings go through ws on the same socket; without compression ws never holds frames back,
+    // so the order of everything written stays the order it was sent in.
+    const frame = textFrame(Buffer.from(`{"stream":${JSON.stringify(stream)},"data":${message}}`));
     let sent = 0;
     for (const client of entry.clients) {
       if (client.ws.readyState !== WebSocket.OPEN) continue;
@@ -263,7 +275,7 @@ export class WsBridge {
         client.ws.terminate();
         continue;
       }
-      client.ws.send(frame, { binary: false });
+      client.socket.write(frame);
       sent++;
     }
     this.o.metrics.wsMessages.inc(sent);
