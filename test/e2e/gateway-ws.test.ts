@@ -114,7 +114,11 @@ describe('market streams', () => {
     const taker = await s.user({ USDC: '10000' });
     const c = await Client.open(s.url);
     try {
-      const sub = await c.request('SUBSCRIBE', ['depth@SOL_USDC', 'trade@SOL_USDC']);
+      const sub = await c.request('SUBSCRIBE', [
+        'depth@SOL_USDC',
+        'trade@SOL_USDC',
+        'kline.1m@SOL_USDC',
+      ]);
       expect(sub).toEqual({ id: 1, result: null });
       await warmUp(c, maker.key);
 
@@ -138,6 +142,11 @@ describe('market streams', () => {
           takerSide: 'buy',
         }),
       ]);
+      // The History service publishes the candle once it has persisted the trade.
+      await c.next((f) => f.stream === 'kline.1m@SOL_USDC', mark);
+      expect(c.updates('kline.1m@SOL_USDC', mark)).toContainEqual(
+        expect.objectContaining({ e: 'kline', interval: '1m', close: '150', trades: 1 }),
+      );
       // The ask level appears (2) and then shrinks (1.5) after the trade.
       await c.next(
         (f) => f.stream === 'depth@SOL_USDC' && JSON.stringify(f.data).includes('["150","1.5"]'),
@@ -149,7 +158,9 @@ describe('market streams', () => {
       expect(snapshot.body.asks).toEqual([['150', '1.5']]);
 
       expect(await c.request('UNSUBSCRIBE', ['trade@SOL_USDC'])).toMatchObject({ result: null });
-      expect(await c.request('LIST_SUBSCRIPTIONS')).toMatchObject({ result: ['depth@SOL_USDC'] });
+      expect(await c.request('LIST_SUBSCRIPTIONS')).toMatchObject({
+        result: ['depth@SOL_USDC', 'kline.1m@SOL_USDC'],
+      });
       const after = c.frames.length;
       await s.call('POST', '/api/v1/order', {
         key: taker.key,
