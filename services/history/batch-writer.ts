@@ -125,6 +125,26 @@ export class PreparedBatch implements SqlSink {
   }
 }
 
+/**
+ * `balance` and `depth` events, as the engine's codec writes them (flat objects, type first):
+ * nothing of theirs is kept (balances follow from the ledger), and they are most of the stream.
+ * A JSON string cannot hold an unescaped quote, so the pattern only matches whole events.
+ */
+const UNUSED_EVENTS = /\{"type":"(?:balance|depth)"[^{}]*\}/g;
+
+/**
+ * The events of one stream entry that the writer uses, in order. The others are cut out of the
+ * text before it is parsed (parsing them was a fifth of the persister's CPU); one that does not
+ * match the pattern is parsed and then ignored by {@link writeEvents}, so this is only faster,
+ * never different.
+ */
+export function decodeUsedEvents(text: string): Wire[] {
+  const all = JSON.parse(text.replace(UNUSED_EVENTS, '0')) as (Wire | 0)[];
+  const used: Wire[] = [];
+  for (const e of all) if (e !== 0) used.push(e);
+  return used;
+}
+
 export async function prepareEvents(
   specs: MarketSpecs,
   events: readonly Wire[],
@@ -340,7 +360,7 @@ export async function writeEvents(
     await client.query(
       `INSERT INTO assets (symbol, decimals)
        SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING`,
-      columns(assets, 2),
+      columns(assets, 'tn'),
     );
   }
   if (markets.length > 0) {
@@ -352,7 +372,7 @@ export async function writeEvents(
                    $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::bigint[])
             AS u(s, b, q, t, l, mq, mn, mf, tf, c)
        ON CONFLICT DO NOTHING`,
-      columns(markets, 10),
+      columns(markets, 'tttnnnnnnn'),
     );
   }
   if (users.length > 0) {
@@ -360,7 +380,7 @@ export async function writeEvents(
       `INSERT INTO users (user_id, created_at)
        SELECT id, ${ts('c')} FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c)
        ON CONFLICT DO NOTHING`,
-      columns(users, 2),
+      columns(users, 'nn'),
     );
   }
   if (olderLocks.length > 0) {
@@ -380,7 +400,7 @@ export async function writeEvents(
        CROSS JOIN LATERAL (
          SELECT trim_scale(d.now * a.unit - coalesce(d.before * a.unit, o.locked)) AS amt) x
        WHERE x.amt <> 0`,
-      columns(olderLocks, 5),
+      columns(olderLocks, 'nnnnn'),
     );
   }
   await writeOrders(client, specs, orders);
@@ -395,7 +415,7 @@ export async function writeEvents(
                    $11::bigint[], $12::bigint[], $13::numeric[], $14::text[], $15::bigint[],
                    $16::bigint[])
             AS u(m, id, p, q, qq, s, mo, mu, mf, mfa, tko, tku, tf, tfa, seq, t)`,
-      columns(trades, 16),
+      columns(trades, 'tnnnntnnntnnntnn'),
     );
   }
   if (ledger.length > 0) {
@@ -405,7 +425,7 @@ export async function writeEvents(
        FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::text[],
                    $6::numeric[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[])
             AS u(seq, idx, usr, a, k, amt, m, tid, oid, t)`,
-      columns(ledger, 10),
+      columns(ledger, 'nnnttntnnn'),
     );
   }
   if (candles.size > 0) await upsertCandles(client, specs, [...candles.values()]);
@@ -475,7 +495,7 @@ async function writeOrders(
                    $12::numeric[], $13::numeric[], $14::numeric[], $15::text[], $16::text[],
                    $17::bigint[], $18::bigint[], $19::bigint[], $20::numeric[])
             AS u(id, coid, usr, m, s, ty, tif, po, stp, p, q, qq, fq, fqq, st, r, c, up, seq, l)`,
-      columns(inserts, 20),
+      columns(inserts, 'ntnttttbtnnnnnttnnnn'),
     );
   }
   if (updates.length > 0) {
@@ -495,7 +515,7 @@ async function writeOrders(
               AS u(id, q, fq, fqq, st, r, up, seq, l),
             unit
        WHERE o.order_id = u.id AND unit.symbol = o.market AND o.last_seq < u.seq`,
-      columns(updates, 9),
+      columns(updates, 'nnnnttnnn'),
     );
   }
 }
@@ -542,7 +562,7 @@ async function upsertCandles(
        first_trade_id = LEAST(c.first_trade_id, EXCLUDED.first_trade_id),
        last_trade_id = GREATEST(c.last_trade_id, EXCLUDED.last_trade_id)
      RETURNING market, interval, ${KLINE_COLUMNS}`,
-    columns(rows, 13),
+    columns(rows, 'ttnnnnnnnnnnn'),
     'candles',
   );
 }
@@ -575,12 +595,34 @@ function ts(column: string): string {
   return `('epoch'::timestamptz + ${column} * interval '1 millisecond')`;
 }
 
-/** Rows to the column arrays unnest() takes. */
-function columns(rows: readonly unknown[][], width: number): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(rows.length));
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    for (let c = 0; c < width; c++) cols[c][r] = row[c];
+/**
+ * Rows to the column arrays unnest() takes, each as a Postgres array literal. Built here rather
+ * than by node-postgres, which quotes and escapes every element with two regular expressions:
+ * a column of kind `n` holds numbers, bigints or decimal strings (written as they are), `t` text
+ * (quoted, escaped only when it holds a quote or a backslash), `b` booleans; null is NULL.
+ */
+function columns(rows: readonly unknown[][], kinds: string): string[] {
+  const out = new Array<string>(kinds.length);
+  for (let c = 0; c < kinds.length; c++) {
+    const kind = kinds.charCodeAt(c);
+    let text = '{';
+    for (let r = 0; r < rows.length; r++) {
+      const v = rows[r][c];
+      if (r > 0) text += ',';
+      if (v === null || v === undefined) text += 'NULL';
+      else if (kind === KIND_TEXT) text += quoted(String(v));
+      else if (kind === KIND_BOOL) text += v === true ? 't' : 'f';
+      else text += String(v as number | bigint | string);
+    }
+    out[c] = text + '}';
   }
-  return cols;
+  return out;
+}
+
+const KIND_TEXT = 't'.charCodeAt(0);
+const KIND_BOOL = 'b'.charCodeAt(0);
+
+function quoted(s: string): string {
+  if (s.indexOf('"') === -1 && s.indexOf('\\') === -1) return `"${s}"`;
+  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
 }

@@ -10,12 +10,11 @@
  * Once a batch commits, the candles it touched go out on the kline channels (best effort, with the
  * ack): a redelivery that writes nothing publishes nothing.
  */
-import { decodeEvents } from '../engine/codec';
 import type { Logger } from '../lib/logger';
 import type { PostgresManager } from '../lib/postgres-manager';
 import type { RedisKeys } from '../lib/redis-keys';
 import { RedisManager } from '../lib/redis-manager';
-import { prepareEvents, type PreparedBatch, type Wire } from './batch-writer';
+import { decodeUsedEvents, prepareEvents, type PreparedBatch, type Wire } from './batch-writer';
 import { KlinePublisher } from './kline-publisher';
 import { MarketSpecs } from './market-specs';
 
@@ -58,7 +57,10 @@ export interface PersisterLag {
 type RawEntry = [string, string[]];
 
 interface Prepared {
+  /** The events the writer uses (no balance or depth events), in order. */
   readonly events: readonly Wire[];
+  /** The highest event seq in the entries (the entry's `last`): the new high-water mark. */
+  readonly lastSeq: number;
   readonly batch: PreparedBatch;
 }
 
@@ -267,12 +269,16 @@ export class Persister {
   /** Decodes the entries and builds their statements (no I/O). */
   private async prepare(entries: readonly RawEntry[]): Promise<Prepared> {
     const events: Wire[] = [];
+    let lastSeq = 0;
     for (const [, flat] of entries) {
+      let last = 0;
       for (let i = 0; i + 1 < flat.length; i += 2) {
-        if (flat[i] === 'e') for (const e of decodeEvents(flat[i + 1])) events.push(e as Wire);
+        if (flat[i] === 'last') last = Number(flat[i + 1]);
+        else if (flat[i] === 'e') for (const e of decodeUsedEvents(flat[i + 1])) events.push(e);
       }
+      lastSeq = Math.max(lastSeq, last, events.length > 0 ? events[events.length - 1].seq : 0);
     }
-    return { events, batch: await prepareEvents(this.specs, events) };
+    return { events, lastSeq, batch: await prepareEvents(this.specs, events) };
   }
 
   /**
@@ -282,23 +288,20 @@ export class Persister {
    * the ack (best effort: a failed publish is logged, the ack still happens).
    */
   private async commit(entries: readonly RawEntry[], prepared: Prepared): Promise<void> {
-    const { events } = prepared;
+    const { events, lastSeq: seq } = prepared;
     const { last, candles } = await this.db.transaction(async (client) => {
       const row = await client.query<{ last_seq: string }>(
         'SELECT last_seq FROM history_progress WHERE id = 1 FOR UPDATE',
       );
       const done = Number(row.rows[0].last_seq);
-      if (events.length === 0 || events[events.length - 1].seq <= done) {
-        return { last: done, candles: [] };
-      }
+      if (seq <= done) return { last: done, candles: [] };
       let batch: PreparedBatch = prepared.batch;
-      if (events[0].seq <= done) {
+      if (events.length > 0 && events[0].seq <= done) {
         batch = await prepareEvents(
           this.specs,
           events.filter((e) => e.seq > done),
         );
       }
-      const seq = events[events.length - 1].seq;
       const written = await batch.writeTo(client);
       this.options.beforeCommit?.();
       await client.query(
