@@ -55,6 +55,8 @@ interface OrderRow {
   o: WireOrder;
   reason: string | null;
   seq: number;
+  /** `o` is this row's own copy (merged into), not an event's object. */
+  owned: boolean;
 }
 
 /** What an order accepted in this batch holds locked, as of its latest event. */
@@ -71,7 +73,8 @@ interface CandleAcc {
   high: number;
   low: number;
   closePrice: number;
-  volume: bigint;
+  /** Lots. */
+  volume: number;
   quote: bigint;
   trades: number;
   firstTradeId: number;
@@ -172,7 +175,9 @@ export async function writeEvents(
   const orders = new Map<number, OrderRow>();
   const trades: unknown[][] = [];
   const ledger: unknown[][] = [];
-  const candles = new Map<string, CandleAcc>();
+  /** Candles of the 1m interval by market and minute, and each market's latest one. */
+  const minutes = new Map<string, CandleAcc>();
+  const lastMinute = new Map<string, CandleAcc>();
   /** Orders accepted in this batch: side (so asset) and locked are known. */
   const known = new Map<number, KnownLock>();
   /** Orders accepted before this batch: locked (minor units) as of their latest event here. */
@@ -231,9 +236,18 @@ export async function writeEvents(
         const reason = (e.reason as string | null) ?? null;
         const prev = orders.get(o.orderId);
         if (e.kind === 'accepted' || prev === undefined) {
-          orders.set(o.orderId, { accepted: e.kind === 'accepted', o, reason, seq: e.seq });
+          orders.set(o.orderId, {
+            accepted: e.kind === 'accepted',
+            o,
+            reason,
+            seq: e.seq,
+            owned: false,
+          });
         } else {
-          prev.o = { ...prev.o, ...o };
+          // The first merge copies (the events stay as read: a batch may be prepared again).
+          if (prev.owned) Object.assign(prev.o, o);
+          else prev.o = { ...prev.o, ...o };
+          prev.owned = true;
           prev.reason = reason ?? prev.reason;
           prev.seq = e.seq;
         }
@@ -313,40 +327,22 @@ export async function writeEvents(
             e.ts,
           ]);
         }
-        for (const interval of INTERVALS) {
-          const open = bucketStart(interval, e.ts);
-          const key = `${m.symbol}|${interval}|${open}`;
-          const c = candles.get(key);
+        // One accumulator per market and minute here; the other intervals are merged from the
+        // minutes once the batch is read (a minute lies within one bucket of every interval).
+        const minute = bucketStart('1m', e.ts);
+        let c = lastMinute.get(m.symbol);
+        if (c === undefined || c.open !== minute) {
+          const key = `${m.symbol}|${minute}`;
+          c = minutes.get(key);
           if (c === undefined) {
-            candles.set(key, {
-              market: m.symbol,
-              interval,
-              open,
-              openPrice: price,
-              high: price,
-              low: price,
-              closePrice: price,
-              volume: BigInt(lots),
-              quote: quoteMinor,
-              trades: 1,
-              firstTradeId: tradeId,
-              lastTradeId: tradeId,
-            });
+            c = newCandle(m.symbol, '1m', minute, price, lots, quoteMinor, tradeId);
+            minutes.set(key, c);
           } else {
-            if (price > c.high) c.high = price;
-            if (price < c.low) c.low = price;
-            if (tradeId < c.firstTradeId) {
-              c.firstTradeId = tradeId;
-              c.openPrice = price;
-            }
-            if (tradeId > c.lastTradeId) {
-              c.lastTradeId = tradeId;
-              c.closePrice = price;
-            }
-            c.volume += BigInt(lots);
-            c.quote += quoteMinor;
-            c.trades++;
+            addTrade(c, price, lots, quoteMinor, tradeId);
           }
+          lastMinute.set(m.symbol, c);
+        } else {
+          addTrade(c, price, lots, quoteMinor, tradeId);
         }
         break;
       }
@@ -428,7 +424,7 @@ export async function writeEvents(
       columns(ledger, 'nnnttntnnn'),
     );
   }
-  if (candles.size > 0) await upsertCandles(client, specs, [...candles.values()]);
+  if (minutes.size > 0) await upsertCandles(client, specs, candlesOf(minutes.values()));
   return { events: events.length, trades: trades.length, orders: orders.size };
 }
 
@@ -567,6 +563,81 @@ async function upsertCandles(
   );
 }
 
+function newCandle(
+  market: string,
+  interval: string,
+  open: number,
+  price: number,
+  lots: number,
+  quote: bigint,
+  tradeId: number,
+): CandleAcc {
+  return {
+    market,
+    interval,
+    open,
+    openPrice: price,
+    high: price,
+    low: price,
+    closePrice: price,
+    volume: lots,
+    quote,
+    trades: 1,
+    firstTradeId: tradeId,
+    lastTradeId: tradeId,
+  };
+}
+
+function addTrade(c: CandleAcc, price: number, lots: number, quote: bigint, tradeId: number): void {
+  if (price > c.high) c.high = price;
+  if (price < c.low) c.low = price;
+  if (tradeId < c.firstTradeId) {
+    c.firstTradeId = tradeId;
+    c.openPrice = price;
+  }
+  if (tradeId > c.lastTradeId) {
+    c.lastTradeId = tradeId;
+    c.closePrice = price;
+  }
+  c.volume += lots;
+  c.quote += quote;
+  c.trades++;
+}
+
+/** The batch's candles of every interval, from its 1m candles. */
+function candlesOf(minutes: Iterable<CandleAcc>): CandleAcc[] {
+  const out = new Map<string, CandleAcc>();
+  for (const m of minutes) {
+    for (const interval of INTERVALS) {
+      if (interval === '1m') {
+        out.set(`${m.market}|1m|${m.open}`, m);
+        continue;
+      }
+      const open = bucketStart(interval, m.open);
+      const key = `${m.market}|${interval}|${open}`;
+      const c = out.get(key);
+      if (c === undefined) {
+        out.set(key, { ...m, interval, open });
+        continue;
+      }
+      if (m.high > c.high) c.high = m.high;
+      if (m.low < c.low) c.low = m.low;
+      if (m.firstTradeId < c.firstTradeId) {
+        c.firstTradeId = m.firstTradeId;
+        c.openPrice = m.openPrice;
+      }
+      if (m.lastTradeId > c.lastTradeId) {
+        c.lastTradeId = m.lastTradeId;
+        c.closePrice = m.closePrice;
+      }
+      c.volume += m.volume;
+      c.quote += m.quote;
+      c.trades += m.trades;
+    }
+  }
+  return [...out.values()];
+}
+
 /** A lock row of an order event: `delta` minor units of `asset` into (> 0) or out of locked. */
 function lockRow(
   specs: MarketSpecs,
@@ -603,18 +674,25 @@ function ts(column: string): string {
  */
 function columns(rows: readonly unknown[][], kinds: string): string[] {
   const out = new Array<string>(kinds.length);
+  // Joined, not concatenated: a long chain of += keeps one rope node per step alive until the
+  // string is flattened, which the garbage collector pays for.
+  const parts = new Array<string>(rows.length);
   for (let c = 0; c < kinds.length; c++) {
     const kind = kinds.charCodeAt(c);
-    let text = '{';
     for (let r = 0; r < rows.length; r++) {
       const v = rows[r][c];
-      if (r > 0) text += ',';
-      if (v === null || v === undefined) text += 'NULL';
-      else if (kind === KIND_TEXT) text += quoted(String(v));
-      else if (kind === KIND_BOOL) text += v === true ? 't' : 'f';
-      else text += String(v as number | bigint | string);
+      parts[r] =
+        v === null || v === undefined
+          ? 'NULL'
+          : kind === KIND_TEXT
+            ? quoted(String(v))
+            : kind === KIND_BOOL
+              ? v === true
+                ? 't'
+                : 'f'
+              : String(v as number | bigint | string);
     }
-    out[c] = text + '}';
+    out[c] = `{${parts.join(',')}}`;
   }
   return out;
 }
