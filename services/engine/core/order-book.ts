@@ -5,12 +5,73 @@
  * asks descending), in a list of short sorted chunks rather than one array: the best level is read
  * in O(1), removing it is a pop, and inserting or removing a level anywhere moves at most one
  * chunk's worth of entries (plus, rarely, the short list of chunks), so deep levels stay cheap with
- * 100k resting orders. A map from price to level finds a level in O(1). Orders are reached in O(1)
+ * 100k resting orders. An index from price to level (pages of slots) finds a level in O(1). Orders are reached in O(1)
  * through the core's order index and unlinked from their level without a search.
  */
 import type { Order } from './order';
 import { PriceLevel } from './price-level';
 import type { Side } from './types';
+
+/**
+ * The levels of one side by price, for O(1) lookup: prices are integer ticks, so a directory of
+ * pages of PAGE_SIZE slots indexed by price (two array reads, no hashing), for prices below
+ * MAX_PAGED_PRICE; any price above that (16.7M ticks: 167k at a 0.01 tick) goes to a Map, which
+ * bounds the directory at 64k entries per side. A page is dropped when its last level goes.
+ */
+const PAGE_BITS = 8;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const MAX_PAGED_PRICE = (1 << 24) - 1;
+
+interface LevelPage {
+  readonly slots: (PriceLevel | null)[];
+  live: number;
+}
+
+class LevelIndex {
+  private readonly pages: (LevelPage | null)[] = [];
+  private readonly large = new Map<number, PriceLevel>();
+
+  get(price: number): PriceLevel | undefined {
+    if (price >= 0 && price <= MAX_PAGED_PRICE && (price | 0) === price) {
+      const page = this.pages[price >>> PAGE_BITS];
+      if (page === undefined || page === null) return undefined;
+      const level = page.slots[price & (PAGE_SIZE - 1)];
+      return level === null ? undefined : level;
+    }
+    return this.large.get(price);
+  }
+
+  /** Adds a level for a price that has none. */
+  add(level: PriceLevel): void {
+    const price = level.price;
+    if (price >= 0 && price <= MAX_PAGED_PRICE && (price | 0) === price) {
+      const p = price >>> PAGE_BITS;
+      const pages = this.pages;
+      while (pages.length <= p) pages.push(null);
+      let page = pages[p];
+      if (page === null) {
+        page = { slots: new Array<PriceLevel | null>(PAGE_SIZE).fill(null), live: 0 };
+        pages[p] = page;
+      }
+      page.slots[price & (PAGE_SIZE - 1)] = level;
+      page.live++;
+      return;
+    }
+    this.large.set(price, level);
+  }
+
+  /** Removes the level of a price that has one. */
+  delete(price: number): void {
+    if (price >= 0 && price <= MAX_PAGED_PRICE && (price | 0) === price) {
+      const p = price >>> PAGE_BITS;
+      const page = this.pages[p] as LevelPage;
+      page.slots[price & (PAGE_SIZE - 1)] = null;
+      if (--page.live === 0) this.pages[p] = null;
+      return;
+    }
+    this.large.delete(price);
+  }
+}
 
 /** A chunk is split in two when it grows past this many levels. */
 const CHUNK_MAX = 128;
@@ -21,7 +82,7 @@ export class BookSide {
   /** Sorted chunks, each sorted, best last; no chunk is empty. */
   private readonly chunks: PriceLevel[][] = [];
   private count = 0;
-  private readonly byPrice = new Map<number, PriceLevel>();
+  private readonly byPrice = new LevelIndex();
   private readonly isBuy: boolean;
 
   constructor(readonly side: Side) {
@@ -53,7 +114,7 @@ export class BookSide {
     let level = this.byPrice.get(price);
     if (level !== undefined) return level;
     level = new Level(this.side, price);
-    this.byPrice.set(price, level);
+    this.byPrice.add(level);
     this.count++;
     const chunks = this.chunks;
     if (chunks.length === 0) {

@@ -26,6 +26,32 @@ describe('BookSide', () => {
     },
   );
 
+  it.each(['buy', 'sell'] as const)(
+    'keeps %s levels in order across the paged and the mapped price ranges',
+    (side) => {
+      const book = new BookSide(side);
+      const rnd = prng(9);
+      const prices = new Set<number>();
+      const pick = (): number =>
+        rnd() < 0.5 ? 1 + Math.floor(rnd() * 2000) : 2 ** 24 - 1000 + Math.floor(rnd() * 2000);
+      for (let i = 0; i < 3000; i++) {
+        const price = pick();
+        prices.add(price);
+        expect(book.levelFor(price).price).toBe(price);
+        if (rnd() < 0.45) {
+          const victim = pick();
+          const level = book.level(victim);
+          expect(level !== undefined).toBe(prices.has(victim));
+          if (level !== undefined) book.removeLevel(level);
+          prices.delete(victim);
+        }
+      }
+      const expected = [...prices].sort((a, b) => (side === 'buy' ? b - a : a - b));
+      expect([...book.fromBest()].map((l) => l.price)).toEqual(expected);
+      expect(book.levelCount).toBe(prices.size);
+    },
+  );
+
   it('returns the same level for the same price and at most `limit` levels from the best', () => {
     const book = new BookSide('sell');
     for (const p of [105, 101, 103, 102, 104]) book.levelFor(p);
