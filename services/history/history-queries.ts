@@ -117,7 +117,12 @@ export class HistoryQueries {
     return r.rows.map((row) => row.symbol);
   }
 
-  /** Candles oldest first; without a start, the most recent `limit`. */
+  /**
+   * Candles oldest first; without a start, the most recent `limit`. They come back as one text
+   * value (the KlineRow columns of each candle, space separated; no value holds a space) rather
+   * than a row each: for 1,000 candles that takes the per-row protocol and row-object work off
+   * node-postgres, about half of this call's time on the Node side.
+   */
   async klines(
     market: string,
     interval: Interval,
@@ -139,11 +144,33 @@ export class HistoryQueries {
     }
     values.push(limit);
     const order = start === null ? 'DESC' : 'ASC';
-    const r = await this.db.query<KlineRow>(
-      `SELECT ${KLINE_COLUMNS} FROM candles WHERE ${where} ORDER BY candles.open_time ${order} LIMIT $${values.length}`,
+    const r = await this.db.query<{ k: string | null }>(
+      `SELECT string_agg(concat_ws(' ', ${ms('open_time')}, ${ms('close_time')}, ${dec('open')},
+                                   ${dec('high')}, ${dec('low')}, ${dec('close')}, ${dec('volume')},
+                                   ${dec('quote_volume')}, trades), ' '
+                         ORDER BY c.open_time) AS k
+       FROM (SELECT * FROM candles WHERE ${where}
+             ORDER BY candles.open_time ${order} LIMIT $${values.length}) c`,
       values,
     );
-    return start === null ? r.rows.reverse() : r.rows;
+    const text = r.rows[0]?.k ?? null;
+    if (text === null) return [];
+    const f = text.split(' ');
+    const rows = new Array<KlineRow>(f.length / 9);
+    for (let i = 0, j = 0; j < f.length; i++, j += 9) {
+      rows[i] = {
+        open_time: f[j],
+        close_time: f[j + 1],
+        open: f[j + 2],
+        high: f[j + 3],
+        low: f[j + 4],
+        close: f[j + 5],
+        volume: f[j + 6],
+        quote_volume: f[j + 7],
+        trades: f[j + 8],
+      };
+    }
+    return rows;
   }
 
   /** A user's orders newest first, after the cursor (created_at ms, order id). */
