@@ -4,6 +4,7 @@
  * from the services (the `x-error-code` trailer) or from the gateway's own checks.
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
+import type { RequestError } from '../gen/exchange/v1/common';
 import { errorCodeOf } from '../services/lib/grpc/status';
 
 export const HTTP_STATUS_OF_GRPC: Readonly<Record<number, number>> = {
@@ -59,17 +60,26 @@ export function isServiceError(err: unknown): err is ServiceError {
 /** The client-facing error for a failed gRPC call. */
 export function fromServiceError(err: ServiceError): ApiError {
   const code = errorCodeOf(err);
-  const http = HTTP_STATUS_OF_CODE[code] ?? HTTP_STATUS_OF_GRPC[err.code] ?? 500;
-  if (http === 500) return new ApiError(500, 'INTERNAL', 'internal error');
-  if (err.code === status.UNAVAILABLE || err.code === status.CANCELLED) {
-    return new ApiError(503, 'UNAVAILABLE', 'a backend service is unavailable, retry shortly');
-  }
-  if (err.code === status.DEADLINE_EXCEEDED) {
-    return new ApiError(504, 'DEADLINE_EXCEEDED', 'a backend service did not answer in time');
-  }
   // details is "CODE: message" from our services; show only the message part.
   const details = err.details ?? '';
   const message = details.startsWith(`${code}: `) ? details.slice(code.length + 2) : details;
+  return apiError(err.code, code, message);
+}
+
+/** The client-facing error for one refused item of a batch (PlaceOrders). */
+export function fromRequestError(err: RequestError): ApiError {
+  return apiError(err.grpcCode, err.code, err.message);
+}
+
+function apiError(grpcCode: number, code: string, message: string): ApiError {
+  const http = HTTP_STATUS_OF_CODE[code] ?? HTTP_STATUS_OF_GRPC[grpcCode] ?? 500;
+  if (http === 500) return new ApiError(500, 'INTERNAL', 'internal error');
+  if (grpcCode === status.UNAVAILABLE || grpcCode === status.CANCELLED) {
+    return new ApiError(503, 'UNAVAILABLE', 'a backend service is unavailable, retry shortly');
+  }
+  if (grpcCode === status.DEADLINE_EXCEEDED) {
+    return new ApiError(504, 'DEADLINE_EXCEEDED', 'a backend service did not answer in time');
+  }
   return new ApiError(http, code, message || code);
 }
 

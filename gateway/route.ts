@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import type { PlaceOrderRequest, PlaceOrderResponse } from '../gen/exchange/v1/engine';
 import type { EngineApi, HistoryApi } from '../services/lib/grpc/clients';
 
 export type Method = 'get' | 'post' | 'delete' | 'patch';
@@ -13,6 +14,8 @@ export type Method = 'get' | 'post' | 'delete' | 'patch';
 export interface Backends {
   readonly engine: EngineApi;
   readonly history: HistoryApi;
+  /** Places orders, several concurrent ones per engine call (see order-batcher.ts). */
+  placeOrder(request: PlaceOrderRequest): Promise<PlaceOrderResponse>;
   /** Checks every dependency; used by /health. */
   health(): Promise<HealthReport>;
 }

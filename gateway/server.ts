@@ -14,6 +14,7 @@ import { RedisManager } from '../services/lib/redis-manager';
 import { createApp } from './app';
 import { Authenticator } from './auth';
 import { GatewayMetrics } from './metrics';
+import { OrderBatcher } from './order-batcher';
 import { RateLimiter } from './rate-limit';
 import type { Backends, HealthReport } from './route';
 import { WsBridge } from './ws-bridge';
@@ -63,9 +64,11 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   db.on('error', (err) => log.warn({ err }, 'postgres health connection failed'));
 
+  const batcher = new OrderBatcher(engine);
   const backends: Backends = {
     engine,
     history,
+    placeOrder: (request) => batcher.place(request),
     async health(): Promise<HealthReport> {
       const [e, h, r, p] = await Promise.all([
         check(engine.getMarkets({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS })),

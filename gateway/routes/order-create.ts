@@ -40,7 +40,7 @@ export const orderCreate = route({
   }),
   response: z.object({ order: OrderSchema, fills: z.array(FillSchema) }),
   async handle({ userId, body, backends }) {
-    const res = await backends.engine.placeOrder({
+    const res = await backends.placeOrder({
       userId,
       market: body.market,
       side: REQUEST_ENUMS.side[body.side],
