@@ -114,19 +114,21 @@ export function createApp(o: AppOptions): express.Express {
     });
   }
 
-  app.use((req, res, next) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = (res.locals.route as string | undefined) ?? 'unmatched';
-      o.metrics.observe(
-        req.method,
-        route,
-        res.statusCode,
-        Number(process.hrtime.bigint() - start) / 1e9,
-      );
-    });
+  // Metrics are recorded where each answer is sent (no per-request 'finish' listener).
+  app.use((_req, res, next) => {
+    res.locals.start = process.hrtime.bigint();
     next();
   });
+  const observe = (req: Request, res: Response) => {
+    const route = (res.locals.route as string | undefined) ?? 'unmatched';
+    const start = res.locals.start as bigint;
+    o.metrics.observe(
+      req.method,
+      route,
+      res.statusCode,
+      Number(process.hrtime.bigint() - start) / 1e9,
+    );
+  };
 
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', o.metrics.registry.contentType);
@@ -136,20 +138,24 @@ export function createApp(o: AppOptions): express.Express {
   const doc = openApiDocument(routes);
   const docJson = JSON.stringify(doc);
   const docs = docsPage(doc);
-  app.get('/api/v1/openapi.json', (_req, res) => {
+  app.get('/api/v1/openapi.json', (req, res) => {
     res.locals.route = '/openapi.json';
     res.type('application/json').send(docJson);
+    observe(req, res);
   });
-  app.get(['/api/v1/docs', '/docs'], (_req, res) => {
+  app.get(['/api/v1/docs', '/docs'], (req, res) => {
     res.locals.route = '/docs';
     res.type('html').send(docs);
+    observe(req, res);
   });
 
   const json = express.json({ limit: MAX_BODY, strict: true, type: 'application/json' });
 
   for (const r of routes) {
     const status = r.status ?? 200;
-    app[r.method](`/api/v1${r.path}`, json, async (req: Request, res: Response) => {
+    // Only routes that take a body parse one.
+    const parse = r.body === undefined ? [] : [json];
+    app[r.method](`/api/v1${r.path}`, ...parse, async (req: Request, res: Response) => {
       res.locals.route = r.path;
       let userId = '';
       if (r.auth) {
@@ -163,6 +169,7 @@ export function createApp(o: AppOptions): express.Express {
       const body = validate(r.body, req.body, 'body');
       const answer = await r.handle({ query, body, userId, backends: o.backends, req, res });
       res.status(status).json(answer);
+      observe(req, res);
     });
   }
 
@@ -177,6 +184,7 @@ export function createApp(o: AppOptions): express.Express {
     }
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
     res.status(e.status).json(errorBody(e.code, e.message));
+    observe(req, res);
   });
 
   return app;
