@@ -22,7 +22,7 @@ import {
   TimeInForce,
 } from '../../gen/exchange/v1/common';
 import type { PlaceOrderRequest } from '../../gen/exchange/v1/engine';
-import type { EngineApi } from '../lib/grpc/clients';
+import { cancelOrders, type EngineApi } from '../lib/grpc/clients';
 import { errorCodeOf } from '../lib/grpc/status';
 import type { Logger } from '../lib/logger';
 import {
@@ -48,6 +48,7 @@ export type MarketMakerEngine = Pick<
   | 'placeOrders'
   | 'placeOrder'
   | 'cancelAllOrders'
+  | 'raw'
 >;
 
 export interface MarketMakerOptions {
@@ -99,6 +100,8 @@ interface MarketState {
   /** Lots of the maker's best bid and best ask placed by the last refresh (0: none). */
   bestBidLots: number;
   bestAskLots: number;
+  /** Ids of the maker's quotes from earlier refreshes that may still rest on the book. */
+  resting: string[];
 }
 
 interface Accounts {
@@ -222,6 +225,7 @@ export class MarketMaker {
         refTicks,
         bestBidLots: 0,
         bestAskLots: 0,
+        resting: [],
       });
       added = true;
       this.log.info(
@@ -313,13 +317,17 @@ export class MarketMaker {
     const symbol = market.rules.symbol;
     market.refTicks = driftTicks(market.refTicks, market.anchorTicks, this.random);
     const quotes = quoteLadder(market.rules, market.refTicks, this.options.levels, this.random);
+    // The new ladder goes in first and the previous one is cancelled after it, so the book is
+    // never empty between the two (a fresh quote crossing a stale one of the maker's own
+    // cancels it: CANCEL_MAKER). Each step is one round trip.
     const quoted = await this.attempt(`${symbol} quotes`, async () => {
-      await this.engine.cancelAllOrders({ userId: maker, market: symbol });
-      market.bestBidLots = 0;
-      market.bestAskLots = 0;
+      const previous = market.resting;
       const { results } = await this.engine.placeOrders({
         orders: quotes.map((q) => this.quoteRequest(maker, market.rules, q)),
       });
+      market.bestBidLots = 0;
+      market.bestAskLots = 0;
+      const placed: string[] = [];
       const rejected = new Set<string>();
       results.forEach((result, i) => {
         const quote = quotes[i];
@@ -327,12 +335,18 @@ export class MarketMaker {
           if (result.result?.$case === 'error') rejected.add(result.result.value.code);
           return;
         }
+        const orderId = result.result.value.order?.orderId;
+        if (orderId !== undefined) placed.push(orderId);
         this.quotesPlaced++;
         if (quote.side === Side.SIDE_BUY && market.bestBidLots === 0)
           market.bestBidLots = quote.lots;
         if (quote.side === Side.SIDE_SELL && market.bestAskLots === 0)
           market.bestAskLots = quote.lots;
       });
+      market.resting = [...placed, ...previous];
+      // Already gone (filled, or cancelled by a fresh quote) answers an error: that is fine.
+      await cancelOrders(this.engine, maker, previous);
+      market.resting = placed;
       if (rejected.has('INSUFFICIENT_BALANCE')) this.fundingDue = true;
       if (rejected.size > 0) {
         throw new QuotesRejected([...rejected].sort().join(','));

@@ -131,6 +131,23 @@ describe('MarketMaker', () => {
     expect(['BTC', 'ETH', 'SOL'].some((asset) => fees.get(asset)?.gt(0))).toBe(true);
   });
 
+  it('never leaves a side of the book empty while it refreshes its quotes', async () => {
+    // The new ladder is placed before the old one is cancelled: every read of the book, taken
+    // at any moment between refreshes or within one, shows both sides.
+    const start = bot.stats().refreshes;
+    let reads = 0;
+    while (bot.stats().refreshes < start + 10) {
+      const d = await api.getDepth({ market: 'SOL_USDC', limit: 1 });
+      expect({ read: reads, bids: d.bids.length > 0, asks: d.asks.length > 0 }).toEqual({
+        read: reads,
+        bids: true,
+        asks: true,
+      });
+      reads++;
+    }
+    expect(reads).toBeGreaterThan(20);
+  });
+
   it('stops with no quotes left and no refresh pending', async () => {
     await bot.stop();
     expect(bot.busy).toBe(false);

@@ -4,7 +4,7 @@
  * deadline (default 10 s) so no caller ever waits forever.
  */
 import * as grpc from '@grpc/grpc-js';
-import { EngineServiceClient } from '../../../gen/exchange/v1/engine';
+import { EngineServiceClient, type OrderEntryResponse } from '../../../gen/exchange/v1/engine';
 import { HistoryServiceClient } from '../../../gen/exchange/v1/history';
 
 type Unary<Req, Res> = (
@@ -85,4 +85,35 @@ export function engineClient(address: string, deadlineMs = DEFAULT_DEADLINE_MS):
 export function historyClient(address: string, deadlineMs = DEFAULT_DEADLINE_MS): HistoryApi {
   const raw = new HistoryServiceClient(address, grpc.credentials.createInsecure());
   return promised(raw, HISTORY_UNARY, deadlineMs) as HistoryApi;
+}
+
+/**
+ * Cancels many of a user's orders in one round trip, over the OrderEntry stream. Resolves with
+ * one response per id, in order (an order already gone answers an error, not a failure of the
+ * whole call); rejects only if the stream itself fails.
+ */
+export function cancelOrders(
+  api: Pick<EngineApi, 'raw'>,
+  userId: string,
+  orderIds: readonly string[],
+  deadlineMs = DEFAULT_DEADLINE_MS,
+): Promise<OrderEntryResponse[]> {
+  if (orderIds.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const responses: OrderEntryResponse[] = [];
+    const call = api.raw.orderEntry(new grpc.Metadata(), { deadline: Date.now() + deadlineMs });
+    call.on('data', (r: OrderEntryResponse) => responses.push(r));
+    call.on('error', reject);
+    call.on('end', () => resolve(responses));
+    orderIds.forEach((orderId, i) =>
+      call.write({
+        requestId: String(i),
+        action: {
+          $case: 'cancel',
+          value: { userId, orderRef: { $case: 'orderId', value: orderId } },
+        },
+      }),
+    );
+    call.end();
+  });
 }
