@@ -64,13 +64,23 @@ function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-async function limit(
+export async function limit(
   limiter: RateLimiter,
   bucket: string,
   spec: BucketSpec,
   what: string,
 ): Promise<void> {
-  const waitMs = await limiter.take(bucket, spec);
+  let waitMs: number;
+  try {
+    waitMs = await limiter.take(bucket, spec);
+  } catch {
+    // The limits live in Redis: without it the gateway cannot tell, so it refuses politely.
+    throw new ApiError(
+      503,
+      'UNAVAILABLE',
+      'the gateway cannot reach its rate limits, retry shortly',
+    );
+  }
   if (waitMs > 0) {
     throw new ApiError(429, 'RATE_LIMITED', `too many requests ${what}; retry later`, {
       'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
@@ -159,7 +169,7 @@ export function createApp(o: AppOptions): express.Express {
       res.locals.route = r.path;
       let userId = '';
       if (r.auth) {
-        const [id, keyHash] = await o.auth.authenticate(req.get('authorization'));
+        const [id, keyHash] = await o.auth.authenticate(req.get('authorization'), clientIp(req));
         userId = id;
         await limit(o.limiter, `key:${keyHash}`, o.perKey, 'for this API key');
       } else if (r.path === '/user/new') {

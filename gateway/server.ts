@@ -11,8 +11,8 @@ import { engineClient, historyClient } from '../services/lib/grpc/clients';
 import type { Logger } from '../services/lib/logger';
 import { redisKeys } from '../services/lib/redis-keys';
 import { RedisManager } from '../services/lib/redis-manager';
-import { createApp } from './app';
-import { Authenticator } from './auth';
+import { createApp, limit } from './app';
+import { Authenticator, LOOKUPS_PER_IP } from './auth';
 import { GatewayMetrics } from './metrics';
 import { OrderBatcher } from './order-batcher';
 import { RateLimiter } from './rate-limit';
@@ -30,7 +30,8 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-async function check(what: Promise<unknown>): Promise<string> {
+/** 'ok', or 'unavailable' (the reason is logged, never shown to the caller). */
+async function check(name: string, what: Promise<unknown>, log: Logger): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -42,7 +43,8 @@ async function check(what: Promise<unknown>): Promise<string> {
     await Promise.race([what, timeout]);
     return 'ok';
   } catch (err) {
-    return err instanceof Error ? err.message.slice(0, 200) : 'failed';
+    log.warn({ err, dependency: name }, 'health check failed');
+    return 'unavailable';
   } finally {
     clearTimeout(timer);
   }
@@ -71,21 +73,24 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     placeOrder: (request) => batcher.place(request),
     async health(): Promise<HealthReport> {
       const [e, h, r, p] = await Promise.all([
-        check(engine.getMarkets({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS })),
-        check(history.getTickers({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS })),
-        check(redis.client.ping()),
-        check(db.query('SELECT 1')),
+        check('engine', engine.getMarkets({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS }), log),
+        check('history', history.getTickers({}, { deadline: Date.now() + HEALTH_TIMEOUT_MS }), log),
+        check('redis', redis.client.ping(), log),
+        check('postgres', db.query('SELECT 1'), log),
       ]);
       const checks = { engine: e, history: h, redis: r, postgres: p };
       return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
     },
   };
   const metrics = new GatewayMetrics();
-  const auth = new Authenticator(engine);
+  const limiter = new RateLimiter(redis.client, config.REDIS_PREFIX);
+  const auth = new Authenticator(engine, (ip) =>
+    limit(limiter, `lookup:ip:${ip}`, LOOKUPS_PER_IP, 'with unknown keys from this address'),
+  );
   const app = createApp({
     backends,
     auth,
-    limiter: new RateLimiter(redis.client, config.REDIS_PREFIX),
+    limiter,
     metrics,
     log,
     perKey: { ratePerSec: config.RATE_LIMIT_PER_SEC, burst: config.RATE_LIMIT_PER_SEC * 2 },

@@ -37,6 +37,8 @@ interface Client {
   readonly ws: WebSocket;
   /** The connection under `ws`: market data is written to it as ready-made frames. */
   readonly socket: Duplex;
+  /** The client's address, for the limit on key look-ups. */
+  readonly ip: string;
   /** Stream name -> Redis channel. */
   readonly streams: Map<string, string>;
   userId: string | null;
@@ -62,7 +64,10 @@ export interface WsBridgeOptions {
 export class WsBridge {
   private readonly wss: WebSocketServer;
   /** Redis channel -> its stream name and the clients that want it. */
-  private readonly channels = new Map<string, { stream: string; clients: Set<Client> }>();
+  private readonly channels = new Map<
+    string,
+    { stream: string; clients: Set<Client>; subscribed: Promise<void> }
+  >();
   private readonly clients = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -74,24 +79,41 @@ export class WsBridge {
       perMessageDeflate: false,
     });
     o.server.on('upgrade', (req: IncomingMessage, socket, head) => {
+      // Node drops its own error listener once it emits 'upgrade' and ws adds one only inside
+      // handleUpgrade: until then a reset connection would be an unhandled error.
+      const onError = () => socket.destroy();
+      socket.on('error', onError);
+      const upgrade = (userId: string | null) => {
+        socket.removeListener('error', onError);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, socket, userId));
+      };
+      const refuse = (line: string) => {
+        socket.end(`HTTP/1.1 ${line}\r\nConnection: close\r\n\r\n`);
+      };
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        refuse('404 Not Found');
         return;
       }
       const header = req.headers.authorization;
       if (header === undefined) {
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, socket, null));
+        upgrade(null);
         return;
       }
       // A key in the upgrade request authenticates the connection before it opens.
-      o.auth.authenticate(header).then(
-        ([userId]) =>
-          this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, socket, userId)),
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      o.auth.authenticate(header, ip).then(
+        ([userId]) => {
+          if (!socket.destroyed) upgrade(userId);
+        },
         (err: unknown) => {
-          const code = err instanceof ApiError ? err.status : 503;
-          socket.end(
-            `HTTP/1.1 ${code} ${code === 401 ? 'Unauthorized' : 'Service Unavailable'}\r\nConnection: close\r\n\r\n`,
+          const status = err instanceof ApiError ? err.status : 503;
+          refuse(
+            status === 401
+              ? '401 Unauthorized'
+              : status === 429
+                ? '429 Too Many Requests'
+                : '503 Service Unavailable',
           );
         },
       );
@@ -107,14 +129,30 @@ export class WsBridge {
     return this.clients.size;
   }
 
+  /** Says goodbye to every client, and cuts off those that do not answer within a second. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
+    const cutOff = setTimeout(() => {
+      for (const c of this.clients) c.ws.terminate();
+    }, 1_000);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    if (this.clients.size > 0) {
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (this.clients.size === 0) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+      });
+    }
+    clearTimeout(cutOff);
   }
 
   private connected(ws: WebSocket, socket: Duplex, userId: string | null): void {
-    const client: Client = { ws, socket, streams: new Map(), userId, alive: true };
+    const ip = (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? 'unknown';
+    const client: Client = { ws, socket, ip, streams: new Map(), userId, alive: true };
     this.clients.add(client);
     this.o.metrics.wsClients.inc();
     ws.on('pong', () => (client.alive = true));
@@ -197,7 +235,7 @@ export class WsBridge {
         return [...client.streams.keys()];
       case 'AUTH': {
         if (params.length !== 1) throw new ApiError(400, 'INVALID_REQUEST', 'params: [apiKey]');
-        const [userId] = await this.o.auth.authenticate(`Bearer ${params[0]}`);
+        const [userId] = await this.o.auth.authenticate(`Bearer ${params[0]}`, client.ip);
         client.userId = userId;
         return { userId };
       }
@@ -236,13 +274,27 @@ export class WsBridge {
   private async join(client: Client, stream: string, channel: string): Promise<void> {
     let entry = this.channels.get(channel);
     if (entry === undefined) {
-      entry = { stream, clients: new Set() };
-      this.channels.set(channel, entry);
-      entry.clients.add(client);
-      await this.o.subscriber.subscribe(channel);
-      return;
+      const created = {
+        stream,
+        clients: new Set<Client>(),
+        subscribed: this.o.subscriber.subscribe(channel).then(() => undefined),
+      };
+      entry = created;
+      this.channels.set(channel, created);
+      // A failed SUBSCRIBE must not leave a silent entry behind for later clients.
+      created.subscribed.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
+        for (const c of created.clients) {
+          for (const [s, ch] of c.streams) if (ch === channel) c.streams.delete(s);
+        }
+      });
     }
     entry.clients.add(client);
+    try {
+      await entry.subscribed;
+    } catch {
+      throw new ApiError(503, 'UNAVAILABLE', 'market data is unavailable, retry shortly');
+    }
   }
 
   private leave(client: Client, channel: string): void {
@@ -270,8 +322,8 @@ export class WsBridge {
     for (const client of entry.clients) {
       if (client.ws.readyState !== WebSocket.OPEN) continue;
       if (client.ws.bufferedAmount > this.o.maxBufferedBytes) {
+        // Cut off at once: a close frame would only queue behind what it does not read.
         this.o.metrics.wsDropped.inc();
-        client.ws.close(1013, 'too slow: messages were piling up');
         client.ws.terminate();
         continue;
       }

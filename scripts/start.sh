@@ -29,19 +29,36 @@ launch() {
   pids+=($!)
 }
 
+# Stops the services, newest first (the market maker cancels its quotes before the engine goes),
+# each given STOP_TIMEOUT seconds to shut down gracefully before it is killed. A second signal
+# while stopping kills whatever is left at once.
+STOP_TIMEOUT=${STOP_TIMEOUT:-20}
 stopping=0
 stop() {
-  [ "$stopping" = 1 ] && return
+  if [ "$stopping" = 1 ]; then
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    return
+  fi
   stopping=1
   echo "exchange: stopping"
-  # The market maker first (it cancels its quotes), then the gateway, history and engine.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
+    local pid=${pids[$i]}
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 $((STOP_TIMEOUT * 10))); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "exchange: ${names[$i]} did not stop within ${STOP_TIMEOUT}s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
   done
   echo "exchange: stopped"
 }
-trap 'stop; exit 0' INT TERM
+trap 'stop; exit 0' INT TERM HUP
+# However the script ends, no service outlives it (they run in their own sessions).
+trap 'for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done' EXIT
 
 launch engine services/engine/main.ts
 launch history services/history/main.ts

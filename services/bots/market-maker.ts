@@ -48,6 +48,7 @@ export type MarketMakerEngine = Pick<
   | 'placeOrders'
   | 'placeOrder'
   | 'cancelAllOrders'
+  | 'getOpenOrders'
   | 'raw'
 >;
 
@@ -102,6 +103,8 @@ interface MarketState {
   bestAskLots: number;
   /** Ids of the maker's quotes from earlier refreshes that may still rest on the book. */
   resting: string[];
+  /** `resting` may be incomplete (a call failed midway): ask the engine before the next refresh. */
+  reconcile: boolean;
 }
 
 interface Accounts {
@@ -226,6 +229,7 @@ export class MarketMaker {
         bestBidLots: 0,
         bestAskLots: 0,
         resting: [],
+        reconcile: false,
       });
       added = true;
       this.log.info(
@@ -321,7 +325,14 @@ export class MarketMaker {
     // never empty between the two (a fresh quote crossing a stale one of the maker's own
     // cancels it: CANCEL_MAKER). Each step is one round trip.
     const quoted = await this.attempt(`${symbol} quotes`, async () => {
+      if (market.reconcile) {
+        // A call failed as a whole earlier: quotes may rest that we hold no id of.
+        const { orders } = await this.engine.getOpenOrders({ userId: maker, market: symbol });
+        market.resting = orders.map((o) => o.orderId);
+        market.reconcile = false;
+      }
       const previous = market.resting;
+      market.reconcile = true; // until this refresh has accounted for every quote
       const { results } = await this.engine.placeOrders({
         orders: quotes.map((q) => this.quoteRequest(maker, market.rules, q)),
       });
@@ -344,9 +355,18 @@ export class MarketMaker {
           market.bestAskLots = quote.lots;
       });
       market.resting = [...placed, ...previous];
-      // Already gone (filled, or cancelled by a fresh quote) answers an error: that is fine.
-      await cancelOrders(this.engine, maker, previous);
-      market.resting = placed;
+      // Already gone (filled, or cancelled by a fresh quote) answers ORDER_NOT_FOUND: done too.
+      // Any other answer leaves the order to be cancelled again next time.
+      const answers = await cancelOrders(this.engine, maker, previous);
+      const stillThere = previous.filter((_, i) => {
+        const result = answers[i]?.result;
+        return !(
+          result?.$case === 'cancelled' ||
+          (result?.$case === 'error' && result.value.code === 'ORDER_NOT_FOUND')
+        );
+      });
+      market.resting = [...placed, ...stillThere];
+      market.reconcile = false;
       if (rejected.has('INSUFFICIENT_BALANCE')) this.fundingDue = true;
       if (rejected.size > 0) {
         throw new QuotesRejected([...rejected].sort().join(','));
@@ -440,6 +460,10 @@ export class MarketMaker {
     this.log.warn(this.accounts, 'the engine does not know the bot accounts; starting over');
     this.accounts = {};
     this.deposited = new Map();
+    for (const market of this.markets.values()) {
+      market.resting = [];
+      market.reconcile = false;
+    }
     this.fundingDue = true;
   }
 }

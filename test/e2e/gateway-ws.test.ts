@@ -3,6 +3,7 @@
  * order, unsubscribe stops them, depth update ids chain so a client detects a missed update,
  * the authenticated user stream, and refusals.
  */
+import { connect } from 'node:net';
 import { WebSocket } from 'ws';
 import { startGatewayStack, type GatewayStack } from '../support/gateway-stack';
 
@@ -290,6 +291,34 @@ describe('refusals', () => {
     } finally {
       c.close();
     }
+  });
+
+  it('survives clients that reset the connection in the middle of the upgrade', async () => {
+    const { port } = new URL(s.url);
+    // The gateway runs in this process: an error it left unhandled would land here.
+    const unhandled: unknown[] = [];
+    const onUncaught = (err: unknown) => unhandled.push(err);
+    process.on('uncaughtException', onUncaught);
+    for (const [path, auth] of [
+      ['/ws', 'Authorization: Bearer ek_not_a_key\r\n'],
+      ['/nope', ''],
+      ['/ws', ''],
+    ]) {
+      const socket = connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${auth}\r\n`,
+      );
+      socket.resetAndDestroy();
+    }
+    const health = await s.call('GET', '/api/v1/health');
+    process.off('uncaughtException', onUncaught);
+    expect(unhandled).toEqual([]);
+    expect(health.status).toBe(200);
+    const c = await Client.open(s.url);
+    expect(await c.request('LIST_SUBSCRIPTIONS')).toMatchObject({ result: [] });
+    c.close();
   });
 
   it('refuses other paths for the upgrade', async () => {
