@@ -3,9 +3,12 @@
  * order, unsubscribe stops them, depth update ids chain so a client detects a missed update,
  * the authenticated user stream, and refusals.
  */
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import * as path from 'node:path';
 import { WebSocket } from 'ws';
 import { startGatewayStack, type GatewayStack } from '../support/gateway-stack';
+import { freePort } from '../support/ports';
 
 let s: GatewayStack;
 
@@ -294,31 +297,57 @@ describe('refusals', () => {
   });
 
   it('survives clients that reset the connection in the middle of the upgrade', async () => {
-    const { port } = new URL(s.url);
-    // The gateway runs in this process: an error it left unhandled would land here.
-    const unhandled: unknown[] = [];
-    const onUncaught = (err: unknown) => unhandled.push(err);
-    process.on('uncaughtException', onUncaught);
-    for (const [path, auth] of [
-      ['/ws', 'Authorization: Bearer ek_not_a_key\r\n'],
-      ['/nope', ''],
-      ['/ws', ''],
-    ]) {
-      const socket = connect(Number(port), '127.0.0.1');
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${auth}\r\n`,
-      );
-      socket.resetAndDestroy();
+    // A gateway process of its own: an unhandled error would end it (in this process, jest
+    // would swallow it).
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+      cwd: path.resolve(__dirname, '../..'),
+      env: {
+        ...process.env,
+        ...s.iso.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ENGINE_ADDR: `127.0.0.1:${s.engine.port}`,
+        HISTORY_ADDR: `127.0.0.1:${s.history.port}`,
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const up = await fetch(`${url}/api/v1/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (up) break;
+        if (Date.now() > until || child.exitCode !== null) throw new Error('gateway did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const [where, auth] of [
+        ['/ws', 'Authorization: Bearer ek_not_a_key\r\n'],
+        ['/nope', ''],
+        ['/ws', ''],
+      ]) {
+        const socket = connect(port, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write(
+          `GET ${where} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${auth}\r\n`,
+        );
+        socket.resetAndDestroy();
+      }
+      // Still serving, REST and WebSocket alike.
+      expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
+      const c = await Client.open(url);
+      expect(await c.request('LIST_SUBSCRIPTIONS')).toMatchObject({ result: [] });
+      c.close();
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
     }
-    const health = await s.call('GET', '/api/v1/health');
-    process.off('uncaughtException', onUncaught);
-    expect(unhandled).toEqual([]);
-    expect(health.status).toBe(200);
-    const c = await Client.open(s.url);
-    expect(await c.request('LIST_SUBSCRIPTIONS')).toMatchObject({ result: [] });
-    c.close();
   });
 
   it('refuses other paths for the upgrade', async () => {
