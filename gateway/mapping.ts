@@ -145,11 +145,3 @@ export function klineJson(k: Kline): z.infer<typeof KlineSchema> {
     trades: Number(k.trades),
   };
 }
-
-/** The REST words to the gRPC enums, for requests. */
-export const REQUEST_ENUMS = {
-  side: SIDE_TO_PROTO,
-  type: TYPE_TO_PROTO,
-  timeInForce: TIF_TO_PROTO,
-  selfTradePrevention: STP_TO_PROTO,
-};

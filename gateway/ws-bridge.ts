@@ -132,21 +132,14 @@ export class WsBridge {
   /** Says goodbye to every client, and cuts off those that do not answer within a second. */
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    const gone = [...this.clients].map(
+      (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+    );
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
     const cutOff = setTimeout(() => {
       for (const c of this.clients) c.ws.terminate();
     }, 1_000);
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    if (this.clients.size > 0) {
-      await new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (this.clients.size === 0) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 20);
-      });
-    }
+    await Promise.all([...gone, new Promise<void>((resolve) => this.wss.close(() => resolve()))]);
     clearTimeout(cutOff);
   }
 
@@ -317,7 +310,7 @@ export class WsBridge {
     // Framed once for every client: the same bytes are written to each socket. Replies and
     // pings go through ws on the same socket; without compression ws never holds frames back,
     // so the order of everything written stays the order it was sent in.
-    const frame = textFrame(Buffer.from(`{"stream":${JSON.stringify(stream)},"data":${message}}`));
+    const frame = textFrame(`{"stream":${JSON.stringify(stream)},"data":${message}}`);
     let sent = 0;
     for (const client of entry.clients) {
       if (client.ws.readyState !== WebSocket.OPEN) continue;

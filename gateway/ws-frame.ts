@@ -3,8 +3,8 @@
  * no extensions. The bridge builds it once per message and writes the same bytes to every
  * subscriber's socket, instead of framing the message again for each client.
  */
-export function textFrame(payload: Buffer): Buffer {
-  const n = payload.length;
+export function textFrame(text: string): Buffer {
+  const n = Buffer.byteLength(text);
   const headerLength = n < 126 ? 2 : n < 65_536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(headerLength + n);
   frame[0] = 0x81;
@@ -17,6 +17,6 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(n), 2);
   }
-  payload.copy(frame, headerLength);
+  frame.write(text, headerLength);
   return frame;
 }

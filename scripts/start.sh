@@ -65,9 +65,17 @@ launch history services/history/main.ts
 launch gateway gateway/main.ts
 
 url="http://127.0.0.1:$PORT"
+# One HTTP request over bash's /dev/tcp: no process started per try while the services boot.
+healthy_now() {
+  local status
+  status=$( (exec 3<>"/dev/tcp/127.0.0.1/$PORT" &&
+    printf 'GET /api/v1/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+    head -n 1 <&3) 2>/dev/null) || return 1
+  [[ $status == "HTTP/1.1 200"* ]]
+}
 healthy=0
 for _ in $(seq 1 150); do
-  if node -e "fetch('$url/api/v1/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" 2>/dev/null; then
+  if healthy_now; then
     healthy=1
     break
   fi

@@ -1,6 +1,12 @@
 /** POST /order: place an order; answers it with the fills it got on arrival. */
 import { z } from 'zod';
-import { fillJson, orderJson, REQUEST_ENUMS } from '../mapping';
+import {
+  SIDE_TO_PROTO,
+  STP_TO_PROTO,
+  TIF_TO_PROTO,
+  TYPE_TO_PROTO,
+} from '../../services/lib/proto-enums';
+import { fillJson, orderJson } from '../mapping';
 import { route } from '../route';
 import {
   clientOrderIdString,
@@ -43,18 +49,16 @@ export const orderCreate = route({
     const res = await backends.placeOrder({
       userId,
       market: body.market,
-      side: REQUEST_ENUMS.side[body.side],
-      type: REQUEST_ENUMS.type[body.type],
+      side: SIDE_TO_PROTO[body.side],
+      type: TYPE_TO_PROTO[body.type],
       price: body.price,
       quantity: body.quantity,
       quoteQuantity: body.quoteQuantity,
-      timeInForce: body.timeInForce === undefined ? 0 : REQUEST_ENUMS.timeInForce[body.timeInForce],
+      timeInForce: body.timeInForce === undefined ? 0 : TIF_TO_PROTO[body.timeInForce],
       postOnly: body.postOnly ?? false,
       clientOrderId: body.clientOrderId,
       selfTradePrevention:
-        body.selfTradePrevention === undefined
-          ? 0
-          : REQUEST_ENUMS.selfTradePrevention[body.selfTradePrevention],
+        body.selfTradePrevention === undefined ? 0 : STP_TO_PROTO[body.selfTradePrevention],
     });
     if (res.order === undefined) throw new Error('engine answered PlaceOrder without an order');
     return { order: orderJson(res.order), fills: res.fills.map(fillJson) };

@@ -1,4 +1,5 @@
 /** POST /user/deposit and POST /user/withdraw: move an asset in or out of the caller's account. */
+import type { Request } from 'express';
 import { z } from 'zod';
 import { badRequest } from '../errors';
 import { balanceJson } from '../mapping';
@@ -25,6 +26,16 @@ function idempotencyKey(value: string | undefined): string {
   return value;
 }
 
+/** The gRPC request of a deposit or withdrawal. */
+function transfer(userId: string, b: z.output<typeof body>, req: Request) {
+  return {
+    userId,
+    asset: b.asset,
+    amount: b.amount,
+    idempotencyKey: idempotencyKey(req.get('idempotency-key')),
+  };
+}
+
 export const deposit = route({
   method: 'post',
   path: '/user/deposit',
@@ -36,12 +47,7 @@ export const deposit = route({
   headers: [idempotencyHeader],
   response: BalanceSchema,
   async handle({ userId, body, req, backends }) {
-    const res = await backends.engine.deposit({
-      userId,
-      asset: body.asset,
-      amount: body.amount,
-      idempotencyKey: idempotencyKey(req.get('idempotency-key')),
-    });
+    const res = await backends.engine.deposit(transfer(userId, body, req));
     return balanceJson(res.balance, body.asset);
   },
 });
@@ -59,12 +65,7 @@ export const withdraw = route({
   headers: [idempotencyHeader],
   response: BalanceSchema,
   async handle({ userId, body, req, backends }) {
-    const res = await backends.engine.withdraw({
-      userId,
-      asset: body.asset,
-      amount: body.amount,
-      idempotencyKey: idempotencyKey(req.get('idempotency-key')),
-    });
+    const res = await backends.engine.withdraw(transfer(userId, body, req));
     return balanceJson(res.balance, body.asset);
   },
 });

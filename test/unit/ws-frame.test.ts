@@ -19,7 +19,7 @@ describe('textFrame', () => {
           rsv1: false,
         }),
       );
-      expect(textFrame(payload).equals(theirs)).toBe(true);
+      expect(textFrame(payload.toString()).equals(theirs)).toBe(true);
     },
   );
 });
