@@ -51,6 +51,8 @@ export function startEngineProcess(env: Record<string, string>): Promise<EngineP
       try {
         entry = JSON.parse(line) as Record<string, unknown>;
       } catch {
+        // Not a log line: what node flags such as --trace-gc print.
+        if (nodeArgs.length > 0) console.error(`engine: ${line}`);
         return;
       }
       if (entry.msg === 'state recovered') recovery = entry as unknown as EngineProcess['recovery'];
