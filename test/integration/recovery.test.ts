@@ -24,7 +24,12 @@ import {
   type Order,
 } from '../../gen/exchange/v1/common';
 import type { PlaceOrderRequest } from '../../gen/exchange/v1/engine';
-import { decodeCommands, encodeEvents, streamIdTime } from '../../services/engine/codec';
+import {
+  decodeCommands,
+  decodeEvents,
+  encodeEvents,
+  streamIdTime,
+} from '../../services/engine/codec';
 import {
   type Command,
   type CommandBody,
@@ -551,7 +556,7 @@ class CleanRun {
       bump(this.transferCommands, ref(command.userId, command.idempotencyKey));
     const outcome = core.apply({ ...command, seq: core.lastCommandSeq + 1, ts } as Command);
     for (const e of outcome.events) {
-      this.events.push(encodeEvents([e]).slice(1, -1));
+      this.events.push(JSON.stringify(decodeEvents(encodeEvents([e]))[0]));
       if (e.type === 'trade') this.trades++;
       else if (e.type === 'order') {
         const orderId = String(e.order.orderId);
@@ -755,8 +760,9 @@ async function verifyEventsStream(run: CleanRun): Promise<void> {
   const problems: string[] = [];
   for (const entry of await readStream(redisKeys(iso.prefix).events, run.eventsEntryId)) {
     run.eventsEntryId = entry.id;
-    const events = (JSON.parse(entry.fields.e) as unknown[]).map((e) => JSON.stringify(e));
-    const seqs = events.map((e) => (JSON.parse(e) as { seq: number }).seq);
+    const decoded = decodeEvents(entry.fields.e);
+    const events = decoded.map((e) => JSON.stringify(e));
+    const seqs = decoded.map((e) => e.seq);
     if (`${seqs[0]}..${seqs.at(-1)}` !== `${entry.fields.first}..${entry.fields.last}`)
       problems.push(`entry ${entry.id} says ${entry.fields.first}..${entry.fields.last}`);
     for (const [i, event] of events.entries()) {
