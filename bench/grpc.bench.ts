@@ -4,7 +4,12 @@
  * after a kill -9. The engine runs as a child process on its own Redis prefix and schema.
  * Prints human lines, then one JSON line.
  *
- *   npm run bench:grpc            (BENCH_ORDERS=50000 to change the size of each run)
+ *   npm run bench:grpc
+ *
+ * Settings (environment): BENCH_MODES (unary,batched,streaming: the ones to run), BENCH_ORDERS (40000 per mode), BENCH_BATCH (500 orders per
+ * PlaceOrders call), BENCH_IN_FLIGHT (4 calls), BENCH_STREAM_WINDOW (4000 orders in flight on
+ * the stream). Each mode also reports the engine's CPU time per order (from /proc), which the
+ * load of the rest of the machine moves much less than orders/s.
  */
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../gen/exchange/v1/common';
 import type { OrderEntryResponse, PlaceOrderRequest } from '../gen/exchange/v1/engine';
@@ -15,8 +20,13 @@ import {
   startEngineProcess,
   stopEngineProcess,
 } from './support/engine-process';
+import { processCpuSeconds } from './support/cpu-usage';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
+const MODES = new Set((process.env.BENCH_MODES ?? 'unary,batched,streaming').split(','));
+const BATCH = Number(process.env.BENCH_BATCH ?? 500);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const STREAM_WINDOW = Number(process.env.BENCH_STREAM_WINDOW ?? 4000);
 const USERS = 8;
 
 function percentile(sorted: number[], p: number): number {
@@ -25,16 +35,31 @@ function percentile(sorted: number[], p: number): number {
     : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function summary(name: string, count: number, ms: number, latencies: number[]) {
+/** The engine child's pid, for its CPU time per order. */
+let enginePid: number | undefined;
+const engineCpu = () => (enginePid === undefined ? undefined : processCpuSeconds(enginePid));
+
+function summary(
+  name: string,
+  count: number,
+  ms: number,
+  latencies: number[],
+  cpuStart: number | undefined,
+) {
   latencies.sort((a, b) => a - b);
+  const cpuEnd = engineCpu();
   const result = {
     ordersPerSec: Math.round((count / ms) * 1000),
     p50Ms: +percentile(latencies, 50).toFixed(3),
     p99Ms: +percentile(latencies, 99).toFixed(3),
     orders: count,
+    engineCpuUsPerOrder:
+      cpuStart === undefined || cpuEnd === undefined
+        ? undefined
+        : Math.round(((cpuEnd - cpuStart) / count) * 1e6 * 10) / 10,
   };
   console.log(
-    `${name.padEnd(10)} ${String(result.ordersPerSec).padStart(8)} orders/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms`,
+    `${name.padEnd(10)} ${String(result.ordersPerSec).padStart(8)} orders/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  engine CPU ${result.engineCpuUsPerOrder ?? '?'} µs/order`,
   );
   return result;
 }
@@ -69,6 +94,7 @@ function makeOrders(users: string[], n: number): PlaceOrderRequest[] {
 async function unary(api: EngineApi, orders: PlaceOrderRequest[], inFlight: number) {
   const latencies: number[] = [];
   let next = 0;
+  const cpuStart = engineCpu();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -80,7 +106,7 @@ async function unary(api: EngineApi, orders: PlaceOrderRequest[], inFlight: numb
       }
     }),
   );
-  return summary('unary', orders.length, performance.now() - start, latencies);
+  return summary('unary', orders.length, performance.now() - start, latencies, cpuStart);
 }
 
 async function batched(
@@ -91,6 +117,7 @@ async function batched(
 ) {
   const latencies: number[] = [];
   let next = 0;
+  const cpuStart = engineCpu();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -104,7 +131,7 @@ async function batched(
       }
     }),
   );
-  return summary('batched', orders.length, performance.now() - start, latencies);
+  return summary('batched', orders.length, performance.now() - start, latencies, cpuStart);
 }
 
 async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: number) {
@@ -113,6 +140,7 @@ async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: nu
   const call = api.raw.orderEntry();
   let sent = 0;
   let received = 0;
+  const cpuStart = engineCpu();
   const start = performance.now();
   await new Promise<void>((resolve, reject) => {
     const pump = () => {
@@ -132,7 +160,7 @@ async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: nu
     call.on('error', reject);
     pump();
   });
-  return summary('streaming', orders.length, performance.now() - start, latencies);
+  return summary('streaming', orders.length, performance.now() - start, latencies, cpuStart);
 }
 
 async function main() {
@@ -142,6 +170,7 @@ async function main() {
     LOG_LEVEL: 'info',
   });
   let engine = await startEngineProcess(env);
+  enginePid = engine.child.pid;
   process.on('exit', () => engine.child.kill('SIGKILL'));
   const api = engineClient(`127.0.0.1:${engine.port}`);
   const users: string[] = [];
@@ -155,14 +184,23 @@ async function main() {
   await batched(api, makeOrders(users, 5000), 500, 2);
 
   const results = {
-    unary: await unary(api, makeOrders(users, Math.min(ORDERS, 20_000)), 128),
-    batched: await batched(api, makeOrders(users, ORDERS), 500, 4),
-    streaming: await streaming(api, makeOrders(users, ORDERS), 4000),
+    unary: MODES.has('unary')
+      ? await unary(api, makeOrders(users, Math.min(ORDERS, 20_000)), 128)
+      : undefined,
+    batched: MODES.has('batched')
+      ? await batched(api, makeOrders(users, ORDERS), BATCH, IN_FLIGHT)
+      : undefined,
+    streaming: MODES.has('streaming')
+      ? await streaming(api, makeOrders(users, ORDERS), STREAM_WINDOW)
+      : undefined,
   };
   api.close();
 
-  // Replay: kill -9 (no snapshot covers the run), restart, and read the recovery figures.
-  await stopEngineProcess(engine, 'SIGKILL');
+  // Replay: kill -9 (no snapshot covers the run), restart, and read the recovery figures. A
+  // profiled engine (BENCH_ENGINE_NODE_ARGS="--cpu-prof ...") is stopped with SIGTERM instead, so
+  // that it writes its profile; it snapshots then, and the replay figure means nothing.
+  const profiling = (process.env.BENCH_ENGINE_NODE_ARGS ?? '').includes('--cpu-prof');
+  await stopEngineProcess(engine, profiling ? 'SIGTERM' : 'SIGKILL');
   engine = await startEngineProcess(env);
   const replay = engine.recovery;
   const replayPerSec = Math.round((replay.replayedCommands / replay.ms) * 1000);
@@ -176,15 +214,21 @@ async function main() {
     JSON.stringify({
       bench: 'grpc',
       node: process.version,
-      unaryOrdersPerSec: results.unary.ordersPerSec,
-      unaryP50Ms: results.unary.p50Ms,
-      unaryP99Ms: results.unary.p99Ms,
-      batchedOrdersPerSec: results.batched.ordersPerSec,
-      batchedP50Ms: results.batched.p50Ms,
-      batchedP99Ms: results.batched.p99Ms,
-      streamingOrdersPerSec: results.streaming.ordersPerSec,
-      streamingP50Ms: results.streaming.p50Ms,
-      streamingP99Ms: results.streaming.p99Ms,
+      unaryOrdersPerSec: results.unary?.ordersPerSec,
+      unaryP50Ms: results.unary?.p50Ms,
+      unaryP99Ms: results.unary?.p99Ms,
+      batchedOrdersPerSec: results.batched?.ordersPerSec,
+      batchedP50Ms: results.batched?.p50Ms,
+      batchedP99Ms: results.batched?.p99Ms,
+      batchedShape: `${BATCH} orders per call, ${IN_FLIGHT} calls in flight`,
+      streamingOrdersPerSec: results.streaming?.ordersPerSec,
+      streamingP50Ms: results.streaming?.p50Ms,
+      streamingP99Ms: results.streaming?.p99Ms,
+      engineCpuUsPerOrder: {
+        unary: results.unary?.engineCpuUsPerOrder,
+        batched: results.batched?.engineCpuUsPerOrder,
+        streaming: results.streaming?.engineCpuUsPerOrder,
+      },
       replayCommandsPerSec: replayPerSec,
       replayedCommands: replay.replayedCommands,
     }),
