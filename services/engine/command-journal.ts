@@ -3,9 +3,11 @@
  * stream and waits until the matching loop has applied them.
  *
  * Requests arriving in the same turn of the event loop go out as ONE stream entry (up to
- * `maxBatch` commands), so a burst costs one XADD. Each command carries a request id; the
- * matching loop settles the waiting caller by that id once the command is applied. Entries
- * replayed after a restart carry ids nobody waits for, and are simply applied.
+ * `maxBatch` commands), so a burst costs one XADD. Each command has a request number, and the
+ * commands of one entry have consecutive numbers, so the entry names only the first: its `r`
+ * field is `<journal instance>:<first number>`. The matching loop settles the waiting caller by
+ * number once the command is applied. Entries replayed after a restart name another instance
+ * (or carry an older format) and are simply applied.
  */
 import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
@@ -34,10 +36,10 @@ export interface JournalOptions {
 export class CommandJournal {
   private readonly instance = randomBytes(4).toString('hex');
   private next = 0;
-  private queue: { id: string; command: CommandBody }[] = [];
+  private queue: { id: number; command: CommandBody }[] = [];
   private scheduled = false;
   private inFlight = 0;
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new Map<number, Waiter>();
   private closed = false;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly maxBatch: number;
@@ -59,7 +61,7 @@ export class CommandJournal {
         new ServiceFailure(status.UNAVAILABLE, 'SHUTTING_DOWN', 'the engine is shutting down'),
       );
     }
-    const id = `${this.instance}.${++this.next}`;
+    const id = ++this.next;
     return new Promise<Outcome>((resolve, reject) => {
       this.waiters.set(id, { resolve, reject, deadline: Date.now() + this.applyTimeoutMs });
       this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
@@ -77,11 +79,21 @@ export class CommandJournal {
     return Promise.all(commands.map((c) => this.submit(c)));
   }
 
-  /** Called by the matching loop for every applied command. */
-  settle(requestId: string, outcome: Outcome): void {
-    const waiter = this.waiters.get(requestId);
+  /**
+   * The request number of an entry's first command, from its `r` field, if the entry was written
+   * by this journal (else -1: nobody here waits for its commands).
+   */
+  firstRequestOf(tag: string | undefined): number {
+    if (tag === undefined || !tag.startsWith(this.instance) || tag[this.instance.length] !== ':')
+      return -1;
+    return Number(tag.slice(this.instance.length + 1));
+  }
+
+  /** Called by the matching loop for every applied command of this journal's entries. */
+  settle(request: number, outcome: Outcome): void {
+    const waiter = this.waiters.get(request);
     if (waiter === undefined) return;
-    this.waiters.delete(requestId);
+    this.waiters.delete(request);
     waiter.resolve(outcome);
   }
 
@@ -108,7 +120,15 @@ export class CommandJournal {
 
   /** Appends an entry nobody waits for (genesis). */
   async append(commands: readonly CommandBody[]): Promise<string> {
-    return this.redis.push(this.stream, { r: '[]', c: encodeCommands(commands) });
+    return this.redis.push(this.stream, { r: '', c: encodeCommands(commands) });
+  }
+
+  /** The request ids of an entry's commands (`<instance>.<number>`), for checks of the journal. */
+  static requestIds(tag: string | undefined, count: number): string[] {
+    const colon = tag?.indexOf(':') ?? -1;
+    if (tag === undefined || colon < 0) return [];
+    const first = Number(tag.slice(colon + 1));
+    return Array.from({ length: count }, (_, i) => `${tag.slice(0, colon)}.${first + i}`);
   }
 
   /** Stops taking commands; those already queued are still written. */
@@ -130,7 +150,7 @@ export class CommandJournal {
       this.inFlight++;
       this.redis
         .push(this.stream, {
-          r: JSON.stringify(ids),
+          r: `${this.instance}:${ids[0]}`,
           c: encodeCommands(batch.map((b) => b.command)),
         })
         .catch((err: Error) => {

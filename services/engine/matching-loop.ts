@@ -177,7 +177,7 @@ export class MatchingLoop {
     const events: ExchangeEvent[] = [];
     let applied = 0;
     for (const entry of entries) {
-      const requestIds = JSON.parse(entry.fields.r ?? '[]') as string[];
+      const first = live ? this.journal.firstRequestOf(entry.fields.r) : -1;
       const commands = decodeCommands(entry.fields.c ?? '[]');
       const ts = streamIdTime(entry.id);
       const written = this.lastWrittenEventSeq;
@@ -192,7 +192,7 @@ export class MatchingLoop {
         if (produced.length > 0 && produced[produced.length - 1].seq > written) {
           for (const e of produced) events.push(e);
         }
-        if (live) this.journal.settle(requestIds[i], outcome);
+        if (first >= 0) this.journal.settle(first + i, outcome);
         applied++;
       }
       this.lastStreamId = entry.id;

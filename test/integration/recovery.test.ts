@@ -40,6 +40,7 @@ import {
   toSnapshot,
 } from '../../services/engine/core';
 import { balanceToProto, levelsToProto, orderToProto } from '../../services/engine/proto-mapping';
+import { CommandJournal } from '../../services/engine/command-journal';
 import { errorCodeOf } from '../../services/lib/grpc/status';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { engineClient, type EngineApi } from '../support/engine-client';
@@ -529,10 +530,8 @@ class CleanRun {
     }
     this.compareSnapshots(snapshotAt, this.lastEntryId);
     for (const entry of journal) {
-      const ids = JSON.parse(entry.fields.r ?? '[]') as string[];
       const commands = decodeCommands(entry.fields.c ?? '[]');
-      if (ids.length > 0 && ids.length !== commands.length)
-        problems.push(`entry ${entry.id}: ${ids.length} request ids, ${commands.length} commands`);
+      const ids = CommandJournal.requestIds(entry.fields.r, commands.length);
       for (const id of ids) {
         if (this.requestIds.has(id)) problems.push(`request ${id} is journaled twice`);
         this.requestIds.add(id);
