@@ -36,7 +36,7 @@ import {
   type TimeInForce,
   type WithdrawCommand,
 } from './types';
-import { MAX_LOTS, MAX_TICKS } from './units';
+import { MAX_LOTS, MAX_TICKS, bigIntOf } from './units';
 
 // Hot imports copied into module constants: in the CommonJS output that tsx and jest run, every
 // use of an imported binding is a getter call, which shows in profiles of the hot path.
@@ -44,6 +44,7 @@ const OrderRecord = Order;
 const orderView = toOrderView;
 const MAX_PRICE_TICKS = MAX_TICKS;
 const MAX_QUANTITY_LOTS = MAX_LOTS;
+const toBigInt = bigIntOf;
 
 /** What `apply` returns: the events the command caused, and either a reply or the refusal. */
 export interface Outcome {
@@ -531,19 +532,19 @@ export class ExchangeCore {
     // Amounts and fees in exact integer JS numbers while they are safe integers, else bigint.
     const quoteN = market.notionalN(price, lots);
     const baseN = market.baseAmountN(lots);
-    const quote = quoteN >= 0 ? BigInt(quoteN) : market.notional(price, lots);
-    const base = baseN >= 0 ? BigInt(baseN) : market.baseAmount(lots);
+    const quote = quoteN >= 0 ? toBigInt(quoteN) : market.notional(price, lots);
+    const base = baseN >= 0 ? toBigInt(baseN) : market.baseAmount(lots);
     const buyerFeeN =
       baseN >= 0 ? market.feeN(baseN, takerBuys ? market.takerFeePpmN : market.makerFeePpmN) : -1;
     const sellerFeeN =
       quoteN >= 0 ? market.feeN(quoteN, takerBuys ? market.makerFeePpmN : market.takerFeePpmN) : -1;
     const buyerFee =
       buyerFeeN >= 0
-        ? BigInt(buyerFeeN)
+        ? toBigInt(buyerFeeN)
         : Market.fee(base, takerBuys ? market.takerFeePpm : market.makerFeePpm);
     const sellerFee =
       sellerFeeN >= 0
-        ? BigInt(sellerFeeN)
+        ? toBigInt(sellerFeeN)
         : Market.fee(quote, takerBuys ? market.makerFeePpm : market.takerFeePpm);
     const sheet = this.sheet;
     sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee, buyerFeeN);

@@ -18,6 +18,7 @@ import type { PriceLevel } from './price-level';
 import type { AddMarketCommand, MarketView } from './types';
 import {
   MAX_LOTS,
+  bigIntOf,
   decimalPlaces,
   decimalToSteps,
   formatScaled,
@@ -33,6 +34,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Module constants, not the imported binding (a getter call per use under CommonJS). */
 const MAX_LOTS_N = MAX_LOTS;
 const MAX_LOTS_BIG = BigInt(MAX_LOTS);
+const toBigInt = bigIntOf;
 
 /** `n` as a JS number when it is a safe integer, else -1 (callers then take the bigint path). */
 function safeNumber(n: bigint): number {
@@ -160,7 +162,7 @@ export class Market {
   /** Quote minor units for `lots` at `price` ticks, rounded down. */
   notional(price: number, lots: number): bigint {
     const fast = this.notionalN(price, lots);
-    if (fast >= 0) return BigInt(fast);
+    if (fast >= 0) return toBigInt(fast);
     const raw = BigInt(price) * BigInt(lots);
     return this.unitDen === 1n ? raw * this.unitNum : (raw * this.unitNum) / this.unitDen;
   }
@@ -177,7 +179,7 @@ export class Market {
 
   /** Base minor units in `lots`. */
   baseAmount(lots: number): bigint {
-    if (lots <= this.baseLimit) return BigInt(lots * this.lotMinorN);
+    if (lots <= this.baseLimit) return toBigInt(lots * this.lotMinorN);
     return BigInt(lots) * this.lotMinor;
   }
 

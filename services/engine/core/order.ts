@@ -15,45 +15,82 @@ import type {
 } from './types';
 
 export class Order {
+  // Fields are declared and assigned in the constructor, not initialised as class fields: under
+  // ES2022 class-field semantics each initialiser is a define on the new object, and V8 then
+  // does not inline the construction of this object, made for every order.
+  declare readonly id: number;
+  declare readonly account: Account;
+  declare readonly market: Market;
+  declare readonly side: Side;
+  declare readonly type: OrderType;
+  declare readonly timeInForce: TimeInForce;
+  declare readonly postOnly: boolean;
+  declare readonly selfTradePrevention: SelfTradePrevention;
+  /** Limit price in ticks; 0 for market orders. */
+  declare readonly price: number;
+  /** Quantity in lots; may be reduced by an amend. 0 for market orders by quote amount. */
+  declare quantity: number;
+  /** Market orders by quote amount: quote minor units to spend (buy) or receive (sell). */
+  declare readonly quoteAmount: bigint;
+  declare readonly clientOrderId: string | null;
+  declare readonly createdAt: number;
   /** Lots filled so far. */
-  filled = 0;
+  declare filled: number;
   /** Quote minor units traded so far. */
-  filledQuote = 0n;
-  status: OrderStatus = 'new';
+  declare filledQuote: bigint;
+  declare status: OrderStatus;
   /**
    * What this order holds locked now, in minor units of the asset it spends (quote for buys,
    * base for sells). Invariant while it rests: exactly what it can still spend.
    */
-  locked = 0n;
-  updatedAt: number;
-
+  declare locked: bigint;
+  declare updatedAt: number;
   // Intrusive links of the price level's queue (null when not resting).
-  prev: Order | null = null;
-  next: Order | null = null;
-  level: PriceLevel | null = null;
+  declare prev: Order | null;
+  declare next: Order | null;
+  declare level: PriceLevel | null;
   // Intrusive links of the account's list of open orders.
-  prevOpen: Order | null = null;
-  nextOpen: Order | null = null;
+  declare prevOpen: Order | null;
+  declare nextOpen: Order | null;
 
   constructor(
-    readonly id: number,
-    readonly account: Account,
-    readonly market: Market,
-    readonly side: Side,
-    readonly type: OrderType,
-    readonly timeInForce: TimeInForce,
-    readonly postOnly: boolean,
-    readonly selfTradePrevention: SelfTradePrevention,
-    /** Limit price in ticks; 0 for market orders. */
-    readonly price: number,
-    /** Quantity in lots; may be reduced by an amend. 0 for market orders by quote amount. */
-    public quantity: number,
-    /** Market orders by quote amount: quote minor units to spend (buy) or receive (sell). */
-    readonly quoteAmount: bigint,
-    readonly clientOrderId: string | null,
-    readonly createdAt: number,
+    id: number,
+    account: Account,
+    market: Market,
+    side: Side,
+    type: OrderType,
+    timeInForce: TimeInForce,
+    postOnly: boolean,
+    selfTradePrevention: SelfTradePrevention,
+    price: number,
+    quantity: number,
+    quoteAmount: bigint,
+    clientOrderId: string | null,
+    createdAt: number,
   ) {
+    this.id = id;
+    this.account = account;
+    this.market = market;
+    this.side = side;
+    this.type = type;
+    this.timeInForce = timeInForce;
+    this.postOnly = postOnly;
+    this.selfTradePrevention = selfTradePrevention;
+    this.price = price;
+    this.quantity = quantity;
+    this.quoteAmount = quoteAmount;
+    this.clientOrderId = clientOrderId;
+    this.createdAt = createdAt;
+    this.filled = 0;
+    this.filledQuote = 0n;
+    this.status = 'new';
+    this.locked = 0n;
     this.updatedAt = createdAt;
+    this.prev = null;
+    this.next = null;
+    this.level = null;
+    this.prevOpen = null;
+    this.nextOpen = null;
   }
 
   get userId(): string {

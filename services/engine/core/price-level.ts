@@ -6,18 +6,27 @@ import type { Order } from './order';
 import type { Side } from './types';
 
 export class PriceLevel {
-  head: Order | null = null;
-  tail: Order | null = null;
+  // Assigned in the constructor rather than as class fields, so that V8 inlines the construction
+  // (see Order).
+  declare readonly side: Side;
+  declare readonly price: number;
+  declare head: Order | null;
+  declare tail: Order | null;
   /** Sum of the remaining lots of the queued orders. */
-  total = 0;
-  count = 0;
+  declare total: number;
+  declare count: number;
   /** Command stamp of the last change, used to collect each command's depth changes once. */
-  touched = 0;
+  declare touched: number;
 
-  constructor(
-    readonly side: Side,
-    readonly price: number,
-  ) {}
+  constructor(side: Side, price: number) {
+    this.side = side;
+    this.price = price;
+    this.head = null;
+    this.tail = null;
+    this.total = 0;
+    this.count = 0;
+    this.touched = 0;
+  }
 
   push(order: Order): void {
     order.level = this;

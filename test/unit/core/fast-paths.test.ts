@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { createDefaultCore } from '../../../services/engine/core';
 import { BalanceSheet } from '../../../services/engine/core/balance-sheet';
-import { MAX_LOTS } from '../../../services/engine/core/units';
+import { MAX_LOTS, bigIntOf } from '../../../services/engine/core/units';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const core = createDefaultCore();
@@ -20,6 +20,23 @@ const amount = fc.oneof(
 );
 
 describe('number fast paths', () => {
+  it('bigIntOf equals BigInt for every safe integer, on both sides of the int32 bounds', () => {
+    for (const n of [0, -0, 1, -1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1]) {
+      expect(bigIntOf(n)).toBe(BigInt(n));
+    }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: -(2 ** 31) - 10, max: 2 ** 31 + 10 }),
+          fc.integer({ min: 2 ** 31 - 10, max: 2 ** 31 + 10 }),
+          fc.maxSafeInteger(),
+        ),
+        (n) => expect(bigIntOf(n)).toBe(BigInt(n)),
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it('lotsWithin equals the bigint formula', () => {
     fc.assert(
       fc.property(
