@@ -197,9 +197,9 @@ async function main() {
   api.close();
 
   // Replay: kill -9 (no snapshot covers the run), restart, and read the recovery figures. A
-  // profiled engine (BENCH_ENGINE_NODE_ARGS="--cpu-prof ...") is stopped with SIGTERM instead, so
+  // profiled engine (BENCH_ENGINE_NODE_ARGS="--cpu-prof ..." or --heap-prof) is stopped with SIGTERM instead, so
   // that it writes its profile; it snapshots then, and the replay figure means nothing.
-  const profiling = (process.env.BENCH_ENGINE_NODE_ARGS ?? '').includes('--cpu-prof');
+  const profiling = /--(cpu|heap)-prof/.test(process.env.BENCH_ENGINE_NODE_ARGS ?? '');
   await stopEngineProcess(engine, profiling ? 'SIGTERM' : 'SIGKILL');
   engine = await startEngineProcess(env);
   const replay = engine.recovery;

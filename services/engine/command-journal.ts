@@ -16,12 +16,21 @@ import { encodeCommands } from './codec';
 import { ServiceFailure } from '../lib/grpc/status';
 import type { RedisManager } from '../lib/redis-manager';
 
+/** What a submitted command came to: its outcome, or why it was not applied. */
+export type Result = Outcome | ServiceFailure;
+
+/** One caller's commands (request numbers `first` ..), answered together once all are done. */
 interface Waiter {
-  resolve(outcome: Outcome): void;
-  reject(err: Error): void;
+  readonly first: number;
+  readonly results: Result[];
+  left: number;
   /** When the caller stops waiting (ms since epoch). */
-  deadline: number;
+  readonly deadline: number;
+  done(results: Result[]): void;
 }
+
+const shuttingDown = () =>
+  new ServiceFailure(status.UNAVAILABLE, 'SHUTTING_DOWN', 'the engine is shutting down');
 
 /** Appends outstanding at once (see `flush`). */
 const MAX_IN_FLIGHT = 2;
@@ -56,27 +65,58 @@ export class CommandJournal {
 
   /** Journals one command and resolves with its outcome once the matching loop applied it. */
   submit(command: CommandBody): Promise<Outcome> {
-    if (this.closed) {
-      return Promise.reject(
-        new ServiceFailure(status.UNAVAILABLE, 'SHUTTING_DOWN', 'the engine is shutting down'),
-      );
-    }
-    const id = ++this.next;
     return new Promise<Outcome>((resolve, reject) => {
-      this.waiters.set(id, { resolve, reject, deadline: Date.now() + this.applyTimeoutMs });
-      this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
-      this.queue.push({ id, command });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.enqueue([command], ([r]) => {
+        if (r instanceof ServiceFailure) reject(r);
+        else resolve(r);
+      });
     });
   }
 
-  /** Journals several commands as one entry, in order; resolves with their outcomes in order. */
-  submitAll(commands: readonly CommandBody[]): Promise<Outcome[]> {
-    return Promise.all(commands.map((c) => this.submit(c)));
+  /**
+   * Journals several commands, in order, and resolves once every one is applied or has failed,
+   * with a result for each: one waiter for all of them, however many they are.
+   */
+  submitBatch(commands: readonly CommandBody[]): Promise<Result[]> {
+    return new Promise((resolve) => this.enqueue(commands, resolve));
+  }
+
+  /** Like {@link submitBatch}, but fails if any command could not be journaled or applied. */
+  async submitAll(commands: readonly CommandBody[]): Promise<Outcome[]> {
+    const results = await this.submitBatch(commands);
+    return results.map((r) => {
+      if (r instanceof ServiceFailure) throw r;
+      return r;
+    });
+  }
+
+  private enqueue(commands: readonly CommandBody[], done: (results: Result[]) => void): void {
+    if (commands.length === 0) {
+      done([]);
+      return;
+    }
+    if (this.closed) {
+      done(commands.map(shuttingDown));
+      return;
+    }
+    const waiter: Waiter = {
+      first: this.next + 1,
+      results: new Array<Result>(commands.length),
+      left: commands.length,
+      deadline: Date.now() + this.applyTimeoutMs,
+      done,
+    };
+    for (const command of commands) {
+      const id = ++this.next;
+      this.waiters.set(id, waiter);
+      this.queue.push({ id, command });
+    }
+    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
+    if (this.queue.length >= this.maxBatch) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /**
@@ -90,21 +130,22 @@ export class CommandJournal {
   }
 
   /** Called by the matching loop for every applied command of this journal's entries. */
-  settle(request: number, outcome: Outcome): void {
+  settle(request: number, outcome: Result): void {
     const waiter = this.waiters.get(request);
     if (waiter === undefined) return;
     this.waiters.delete(request);
-    waiter.resolve(outcome);
+    waiter.results[request - waiter.first] = outcome;
+    if (--waiter.left === 0) waiter.done(waiter.results);
   }
 
   /** Fails the callers whose command was not applied in time (one timer for all of them). */
   private sweep(): void {
     const now = Date.now();
     for (const [id, waiter] of this.waiters) {
-      // Waiters are in submission order, so the first one still in time ends the sweep.
+      // Requests are in submission order, so the first one still in time ends the sweep.
       if (waiter.deadline > now) break;
-      this.waiters.delete(id);
-      waiter.reject(
+      this.settle(
+        id,
         new ServiceFailure(
           status.UNAVAILABLE,
           'APPLY_TIMEOUT',
@@ -154,18 +195,12 @@ export class CommandJournal {
           c: encodeCommands(batch.map((b) => b.command)),
         })
         .catch((err: Error) => {
-          for (const id of ids) {
-            const waiter = this.waiters.get(id);
-            if (waiter === undefined) continue;
-            this.waiters.delete(id);
-            waiter.reject(
-              new ServiceFailure(
-                status.UNAVAILABLE,
-                'JOURNAL_UNAVAILABLE',
-                `could not journal the command: ${err.message}`,
-              ),
-            );
-          }
+          const failure = new ServiceFailure(
+            status.UNAVAILABLE,
+            'JOURNAL_UNAVAILABLE',
+            `could not journal the command: ${err.message}`,
+          );
+          for (const id of ids) this.settle(id, failure);
         })
         .finally(() => {
           this.inFlight--;

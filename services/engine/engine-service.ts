@@ -18,6 +18,7 @@ import {
   type OrderEntryResponse,
   type PlaceOrderRequest,
   type PlaceOrderResponse,
+  type PlaceOrderResult,
   type StreamMarketDataRequest,
   type StreamMarketDataResponse,
 } from '../../gen/exchange/v1/engine';
@@ -177,20 +178,28 @@ export function createEngineService(deps: {
       deadlineCheck(call);
       if (req.orders.length > MAX_BATCH)
         throw invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
-      const results = await Promise.all(
-        req.orders.map(async (order: PlaceOrderRequest) => {
-          try {
-            return {
-              result: {
-                $case: 'placed' as const,
-                value: placed(await journal.submit(toPlaceCommand(core(), order))),
-              },
-            };
-          } catch (err) {
-            return { result: { $case: 'error' as const, value: requestError(err, log) } };
-          }
-        }),
-      );
+      // One journal waiter for the whole batch; an order refused before or by the core gets its
+      // error in its place, the others are unaffected.
+      const results: PlaceOrderResult[] = new Array<PlaceOrderResult>(req.orders.length);
+      const commands: CommandBody[] = [];
+      const positions: number[] = [];
+      req.orders.forEach((order: PlaceOrderRequest, i) => {
+        try {
+          commands.push(toPlaceCommand(core(), order));
+          positions.push(i);
+        } catch (err) {
+          results[i] = { result: { $case: 'error', value: requestError(err, log) } };
+        }
+      });
+      const outcomes = await journal.submitBatch(commands);
+      outcomes.forEach((outcome, k) => {
+        try {
+          if (outcome instanceof ServiceFailure) throw outcome;
+          results[positions[k]] = { result: { $case: 'placed', value: placed(outcome) } };
+        } catch (err) {
+          results[positions[k]] = { result: { $case: 'error', value: requestError(err, log) } };
+        }
+      });
       return { results };
     }),
 
