@@ -43,49 +43,94 @@ export function decodeCommands(text: string): CommandBody[] {
  * decimal strings of minor units.
  *
  * Positional arrays are less than half the bytes of the same events as objects, and writing the
- * stream (building the text, then Redis copying it) is the engine's largest cost per order.
- * Market and asset symbols, enum values and client order ids are checked by the core to need no
- * escaping; user ids go through `JSON.stringify`.
+ * stream (building the text, then Redis copying it) is one of the engine's largest costs per
+ * order. The arrays go through one `JSON.stringify`, which writes numbers straight into its
+ * output: building the text by hand with template strings measured faster alone but slower in
+ * the engine, where every number became a string to collect.
  */
 export function encodeEvents(events: readonly ExchangeEvent[]): string {
-  let out = '[';
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0) out += ',';
-    out += encodeEvent(events[i]);
-  }
-  return out + ']';
+  const wire = new Array<unknown>(events.length);
+  for (let i = 0; i < events.length; i++) wire[i] = toWire(events[i]);
+  return JSON.stringify(wire);
 }
 
-function encodeEvent(e: ExchangeEvent): string {
+function toWire(e: ExchangeEvent): unknown {
   switch (e.type) {
     case 'balance':
-      return `["b",${e.seq},${e.ts},${JSON.stringify(e.userId)},"${e.asset}","${e.available}","${e.locked}"]`;
+      return ['b', e.seq, e.ts, e.userId, e.asset, e.available.toString(), e.locked.toString()];
     case 'depth':
-      return `["d",${e.seq},${e.ts},"${e.market}",${e.updateId},${levels(e.bids)},${levels(e.asks)}]`;
+      return ['d', e.seq, e.ts, e.market, e.updateId, e.bids, e.asks];
     case 'trade': {
       const m = e.maker;
       const t = e.taker;
-      return `["t",${e.seq},${e.ts},"${e.market}",${e.tradeId},${e.price},${e.quantity},"${e.quoteAmount}","${e.takerSide}",${m.orderId},${JSON.stringify(m.userId)},"${m.fee}","${m.feeAsset}",${t.orderId},${JSON.stringify(t.userId)},"${t.fee}","${t.feeAsset}"]`;
+      return [
+        't',
+        e.seq,
+        e.ts,
+        e.market,
+        e.tradeId,
+        e.price,
+        e.quantity,
+        e.quoteAmount.toString(),
+        e.takerSide,
+        m.orderId,
+        m.userId,
+        m.fee.toString(),
+        m.feeAsset,
+        t.orderId,
+        t.userId,
+        t.fee.toString(),
+        t.feeAsset,
+      ];
     }
     case 'order': {
       const o = e.order;
-      const reason = e.reason === null ? 'null' : `"${e.reason}"`;
       if (e.kind !== 'accepted') {
-        return `["o",${e.seq},${e.ts},"${e.kind}",${reason},${o.orderId},${JSON.stringify(o.userId)},"${o.market}","${o.status}",${o.quantity},${o.filledQuantity},"${o.filledQuoteAmount}","${o.locked}",${o.updatedAt}]`;
+        return [
+          'o',
+          e.seq,
+          e.ts,
+          e.kind,
+          e.reason,
+          o.orderId,
+          o.userId,
+          o.market,
+          o.status,
+          o.quantity,
+          o.filledQuantity,
+          o.filledQuoteAmount.toString(),
+          o.locked.toString(),
+          o.updatedAt,
+        ];
       }
-      const clientOrderId = o.clientOrderId === null ? 'null' : `"${o.clientOrderId}"`;
-      return `["a",${e.seq},${e.ts},${reason},${o.orderId},${clientOrderId},${JSON.stringify(o.userId)},"${o.market}","${o.side}","${o.type}","${o.timeInForce}",${o.postOnly},"${o.selfTradePrevention}",${o.price},${o.quantity},"${o.quoteAmount}",${o.filledQuantity},"${o.filledQuoteAmount}","${o.status}","${o.locked}",${o.createdAt},${o.updatedAt}]`;
+      return [
+        'a',
+        e.seq,
+        e.ts,
+        e.reason,
+        o.orderId,
+        o.clientOrderId,
+        o.userId,
+        o.market,
+        o.side,
+        o.type,
+        o.timeInForce,
+        o.postOnly,
+        o.selfTradePrevention,
+        o.price,
+        o.quantity,
+        o.quoteAmount.toString(),
+        o.filledQuantity,
+        o.filledQuoteAmount.toString(),
+        o.status,
+        o.locked.toString(),
+        o.createdAt,
+        o.updatedAt,
+      ];
     }
     default:
-      return JSON.stringify(e);
+      return e;
   }
-}
-
-function levels(list: readonly (readonly [number, number])[]): string {
-  if (list.length === 0) return '[]';
-  let out = `[[${list[0][0]},${list[0][1]}]`;
-  for (let i = 1; i < list.length; i++) out += `,[${list[i][0]},${list[i][1]}]`;
-  return out + ']';
 }
 
 /**
