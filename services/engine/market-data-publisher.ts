@@ -20,6 +20,8 @@ import {
 import type { RedisKeys } from '../lib/redis-keys';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** User channel names kept (the cache starts over when full). */
+const MAX_CACHED_CHANNELS = 100_000;
 const MINUTE_MS = 60 * 1000;
 
 interface MinuteBucket {
@@ -121,9 +123,42 @@ export class MarketDataPublisher {
    * Null: not known yet, publish everything.
    */
   private listening: Set<string> | null = null;
+  /** Whether any user channel has a subscriber (most events are some user's). */
+  private anyUserListening = true;
+  /** Channel names by user id: building one for every event was an allocation per event. */
+  private readonly userChannels = new Map<string, string>();
 
   setListening(channels: readonly string[]): void {
     this.listening = new Set(channels);
+    const userPrefix = this.keys.user('');
+    this.anyUserListening = channels.some((c) => c.startsWith(userPrefix));
+  }
+
+  private readonly marketChannels = new Map<string, { depth: string; trades: string }>();
+
+  private channelsOf(market: string): { depth: string; trades: string } {
+    let c = this.marketChannels.get(market);
+    if (c === undefined) {
+      c = { depth: this.keys.depth(market), trades: this.keys.trades(market) };
+      this.marketChannels.set(market, c);
+    }
+    return c;
+  }
+
+  private userChannel(userId: string): string {
+    let channel = this.userChannels.get(userId);
+    if (channel === undefined) {
+      channel = this.keys.user(userId);
+      if (this.userChannels.size >= MAX_CACHED_CHANNELS) this.userChannels.clear();
+      this.userChannels.set(userId, channel);
+    }
+    return channel;
+  }
+
+  /** Whether a user's channel has a subscriber: its name only if any user channel has one. */
+  private wantedUser(userId: string): boolean {
+    if (this.listening === null) return true;
+    return this.anyUserListening && this.listening.has(this.userChannel(userId));
   }
 
   constructor(
@@ -156,7 +191,7 @@ export class MarketDataPublisher {
     for (const e of events) {
       switch (e.type) {
         case 'depth': {
-          if (!wanted(this.keys.depth(e.market))) break;
+          if (!wanted(this.channelsOf(e.market).depth)) break;
           let d = depth.get(e.market);
           if (d === undefined) {
             d = { first: e.updateId, last: e.updateId, ts: e.ts, bids: new Map(), asks: new Map() };
@@ -172,14 +207,14 @@ export class MarketDataPublisher {
           const m = this.core.market(e.market);
           this.ticker(e.market).add(e.ts, e.price, e.quantity, e.quoteAmount);
           traded.set(e.market, e.ts);
-          const tradeChannel = this.keys.trades(e.market);
-          const makerChannel = this.keys.user(e.maker.userId);
-          const takerChannel = this.keys.user(e.taker.userId);
-          if (!wanted(tradeChannel) && !wanted(makerChannel) && !wanted(takerChannel)) break;
+          const tradeChannel = this.channelsOf(e.market).trades;
+          const wantTrade = wanted(tradeChannel);
+          if (!wantTrade && !this.wantedUser(e.maker.userId) && !this.wantedUser(e.taker.userId))
+            break;
           const price = stepsToDecimal(e.price, m.tick);
           const quantity = stepsToDecimal(e.quantity, m.lot);
           const quoteQuantity = formatScaled(e.quoteAmount, m.quote.decimals);
-          if (wanted(tradeChannel)) {
+          if (wantTrade) {
             send(
               tradeChannel,
               JSON.stringify({
@@ -198,11 +233,11 @@ export class MarketDataPublisher {
             [e.maker, 'maker', e.takerSide === 'buy' ? 'sell' : 'buy'],
             [e.taker, 'taker', e.takerSide],
           ] as const) {
-            if (!wanted(this.keys.user(party.userId))) continue;
+            if (!this.wantedUser(party.userId)) continue;
             const feeDecimals =
               party.feeAsset === m.base.symbol ? m.base.decimals : m.quote.decimals;
             send(
-              this.keys.user(party.userId),
+              this.userChannel(party.userId),
               JSON.stringify({
                 e: 'fill',
                 market: e.market,
@@ -222,9 +257,9 @@ export class MarketDataPublisher {
           break;
         }
         case 'order':
-          if (!wanted(this.keys.user(e.order.userId))) break;
+          if (!this.wantedUser(e.order.userId)) break;
           send(
-            this.keys.user(e.order.userId),
+            this.userChannel(e.order.userId),
             JSON.stringify({
               e: 'order',
               kind: e.kind,
@@ -235,10 +270,10 @@ export class MarketDataPublisher {
           );
           break;
         case 'balance': {
-          if (!wanted(this.keys.user(e.userId))) break;
+          if (!this.wantedUser(e.userId)) break;
           const decimals = this.decimals(e.asset);
           send(
-            this.keys.user(e.userId),
+            this.userChannel(e.userId),
             JSON.stringify({
               e: 'balance',
               asset: e.asset,
