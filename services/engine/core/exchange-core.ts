@@ -855,13 +855,17 @@ export class ExchangeCore {
     const m = this.touchedMarketCount;
     for (let k = 0; k < m; k++) {
       const market = markets[k];
-      const bids: [number, number][] = [];
-      const asks: [number, number][] = [];
       const levels = market.touchedLevels;
       const n = market.touchedCount;
-      for (let i = 0; i < n; i++) {
+      // Each side's array made at its final length: growing one by push allocates room for 17.
+      let bidCount = 0;
+      for (let i = 0; i < n; i++) if (levels[i].side === 'buy') bidCount++;
+      const bids = new Array<[number, number]>(bidCount);
+      const asks = new Array<[number, number]>(n - bidCount);
+      for (let i = 0, b = 0, a = 0; i < n; i++) {
         const level = levels[i];
-        (level.side === 'buy' ? bids : asks).push([level.price, level.total]);
+        if (level.side === 'buy') bids[b++] = [level.price, level.total];
+        else asks[a++] = [level.price, level.total];
       }
       market.touchedCount = 0;
       this.emit({
