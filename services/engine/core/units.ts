@@ -67,9 +67,17 @@ export function decimalPlaces(text: unknown): number {
 /** Formats `units × 10^-scale` as a plain decimal string without trailing zeros ("1.5", "0", "-2.25"). */
 export function formatScaled(units: bigint, scale: number): string {
   const negative = units < 0n;
-  let digits = (negative ? -units : units).toString();
+  return formatDigits((negative ? -units : units).toString(), scale, negative);
+}
+
+/** {@link formatScaled} of a non-negative safe integer, without going through a bigint. */
+export function formatScaledNumber(units: number, scale: number): string {
+  return formatDigits(String(units), scale, false);
+}
+
+function formatDigits(digits: string, scale: number, negative: boolean): string {
   if (scale > 0) {
-    digits = digits.padStart(scale + 1, '0');
+    if (digits.length <= scale) digits = digits.padStart(scale + 1, '0');
     let end = digits.length;
     const point = end - scale;
     while (end > point && digits.charCodeAt(end - 1) === 48) end--;
@@ -86,14 +94,27 @@ export interface Step {
   readonly text: string;
   readonly units: bigint;
   readonly scale: number;
+  /** `units` as a number when it is a safe integer (it always is for real markets), else NaN. */
+  readonly unitsNumber: number;
 }
 
 export function stepOf(text: string): Step {
   const scale = decimalPlaces(text);
   const units = parseScaled(text, scale, 'INVALID_MARKET', 'step');
   if (units === 0n) throw new DomainError('INVALID_MARKET', 'a step must be greater than zero');
-  return { text: formatScaled(units, scale), units, scale };
+  const n = Number(units);
+  return {
+    text: formatScaled(units, scale),
+    units,
+    scale,
+    unitsNumber: Number.isSafeInteger(n) ? n : NaN,
+  };
 }
+
+/** Powers of ten that are exact numbers. */
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+/** Below this, a product or sum of integers is exact in a JS number. */
+const SAFE = Number.MAX_SAFE_INTEGER;
 
 /**
  * Parses a decimal string that must be a whole positive number of `step`s (a tick or a lot).
@@ -116,6 +137,18 @@ export function decimalToSteps(
   const [int, frac] = split(text);
   if (frac.length > s.scale)
     throw new DomainError(code, `${what} ${text} is not a multiple of ${s.text}`);
+  // Exact in numbers when every digit fits in 15 (below 2^53): the usual case, no bigints.
+  if (int.length + s.scale <= 15 && !Number.isNaN(s.unitsNumber)) {
+    const units =
+      Number(int) * POW10[s.scale] +
+      (frac.length === 0 ? 0 : Number(frac) * POW10[s.scale - frac.length]);
+    if (units === 0) throw new DomainError(code, `${what} must be greater than zero`);
+    if (units % s.unitsNumber !== 0)
+      throw new DomainError(code, `${what} ${text} is not a multiple of ${s.text}`);
+    const count = units / s.unitsNumber;
+    if (count > max) throw new DomainError(code, `${what} ${text} is too large`);
+    return count;
+  }
   const units = BigInt(int + frac.padEnd(s.scale, '0'));
   if (units === 0n) throw new DomainError(code, `${what} must be greater than zero`);
   if (units % s.units !== 0n)
@@ -128,6 +161,13 @@ export function decimalToSteps(
 /** The decimal string of `count` steps, exactly. */
 export function stepsToDecimal(count: number | bigint, step: Step | string): string {
   const s = typeof step === 'string' ? stepOf(step) : step;
+  if (
+    typeof count === 'number' &&
+    Number.isInteger(count) &&
+    count >= 0 &&
+    count * s.unitsNumber <= SAFE
+  )
+    return formatScaledNumber(count * s.unitsNumber, s.scale);
   return formatScaled(BigInt(count) * s.units, s.scale);
 }
 
