@@ -188,16 +188,14 @@ export class BalanceSheet {
     this.withdrawn[asset.index] += amount;
   }
 
-  /** Moves `amount` from available to locked; refuses if available is short. */
-  lock(account: Account, asset: Asset, amount: bigint): void {
-    if (account.available[asset.index] < amount) {
-      throw new DomainError(
-        'INSUFFICIENT_BALANCE',
-        `available ${asset.symbol} is less than the order needs`,
-      );
-    }
-    account.available[asset.index] -= amount;
-    account.locked[asset.index] += amount;
+  /**
+   * An order's lock taken and used in one step: `spent` leaves available for good and `held`
+   * moves from available to locked (the caller checked that available covered the whole lock).
+   */
+  holdAndSpend(account: Account, asset: Asset, held: bigint, spent: bigint): void {
+    const i = asset.index;
+    account.available[i] -= spent === 0n ? held : held === 0n ? spent : held + spent;
+    if (held !== 0n) account.locked[i] += held;
   }
 
   /** Moves `amount` from locked back to available. */
@@ -223,6 +221,12 @@ export class BalanceSheet {
     account.locked[payAsset.index] -= paid;
     account.available[receiveAsset.index] += received - fee;
     this.collectFee(receiveAsset.index, fee, feeN);
+  }
+
+  /** The receiving side of a trade alone (see {@link settle}): the payer paid elsewhere. */
+  receive(account: Account, asset: Asset, received: bigint, fee: bigint, feeN: number): void {
+    account.available[asset.index] += received - fee;
+    this.collectFee(asset.index, fee, feeN);
   }
 
   /**

@@ -94,6 +94,8 @@ export class ExchangeCore {
   private touchedMarketCount = 0;
   /** The view in the last order event of this command, reused by the reply when still current. */
   private lastView: OrderView | null = null;
+  /** The order being placed, while it matches (its balances are settled by settleTaker). */
+  private taker: Order | null = null;
   /** The market last looked up by symbol (see {@link market}). */
   private lastMarket: Market | null = null;
 
@@ -432,8 +434,10 @@ export class ExchangeCore {
       clientOrderId,
       this.ts,
     );
-    this.sheet.lock(account, payAsset, lock);
+    // The lock is taken from the balances once, when the order is done with (settleTaker):
+    // until then its payments and releases change only `order.locked`.
     order.locked = lock;
+    this.taker = order;
     this.touchBalance(account, payAsset);
     this.emitOrder('accepted', order, null);
 
@@ -458,7 +462,24 @@ export class ExchangeCore {
             : 'insufficient_funds';
       this.finish(order, 'expired', reason);
     }
+    this.settleTaker(order, payAsset);
     return { kind: 'order', order: this.viewOf(order), fills, replayed: false };
+  }
+
+  /**
+   * Applies the taker's own side to its balances in one step. The order locked `L` on arrival,
+   * paid what it traded, and gave back (by trim or release) what it no longer holds, keeping
+   * `order.locked`; so available goes down by what it paid plus what it still holds and locked
+   * up by what it still holds. The same balances, exactly, as locking `L` first and moving each
+   * payment and release through them, with two to five fewer bigint operations for an order
+   * that trades. Nothing reads these balances in between: the taker never trades with its own
+   * user's orders, and a maker of the same user cancelled by self-trade prevention releases the
+   * other asset.
+   */
+  private settleTaker(order: Order, payAsset: Asset): void {
+    this.taker = null;
+    const paid = order.side === 'buy' ? order.filledQuote : order.market.baseAmount(order.filled);
+    this.sheet.holdAndSpend(order.account, payAsset, order.locked, paid);
   }
 
   /**
@@ -546,9 +567,15 @@ export class ExchangeCore {
       sellerFeeN >= 0
         ? toBigInt(sellerFeeN)
         : Market.fee(quote, takerBuys ? market.makerFeePpm : market.takerFeePpm);
+    // The taker pays out of its lock in settleTaker; here it only receives.
     const sheet = this.sheet;
-    sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee, buyerFeeN);
-    sheet.settle(seller.account, market.base, base, market.quote, quote, sellerFee, sellerFeeN);
+    if (takerBuys) {
+      sheet.receive(buyer.account, market.base, base, buyerFee, buyerFeeN);
+      sheet.settle(seller.account, market.base, base, market.quote, quote, sellerFee, sellerFeeN);
+    } else {
+      sheet.settle(buyer.account, market.quote, quote, market.base, base, buyerFee, buyerFeeN);
+      sheet.receive(seller.account, market.quote, quote, sellerFee, sellerFeeN);
+    }
     buyer.locked -= quote;
     seller.locked -= base;
     this.touchBalance(buyer.account, market.quote);
@@ -621,7 +648,7 @@ export class ExchangeCore {
     if (keep >= 0 && order.locked <= keep) return;
     const excess = order.locked - order.market.notional(order.price, order.remaining);
     if (excess > 0n) {
-      this.sheet.unlock(order.account, order.market.quote, excess);
+      if (order !== this.taker) this.sheet.unlock(order.account, order.market.quote, excess);
       order.locked -= excess;
       this.touchBalance(order.account, order.market.quote);
     }
@@ -661,7 +688,7 @@ export class ExchangeCore {
   private release(order: Order): void {
     if (order.locked === 0n) return;
     const asset = order.side === 'buy' ? order.market.quote : order.market.base;
-    this.sheet.unlock(order.account, asset, order.locked);
+    if (order !== this.taker) this.sheet.unlock(order.account, asset, order.locked);
     order.locked = 0n;
     this.touchBalance(order.account, asset);
   }

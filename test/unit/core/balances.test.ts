@@ -71,3 +71,56 @@ describe('users', () => {
     expect(h.core.userIdForKeyHash('nope')).toBeUndefined();
   });
 });
+
+describe("a taker's own balances (settled in one step when the order is done)", () => {
+  it('a buy that sweeps two levels at better prices and rests keeps exactly its remainder locked', () => {
+    const h = new Harness();
+    const maker = h.user({ SOL: '10' });
+    const me = h.user({ USDC: '1000' });
+    h.place(maker, { side: 'sell', price: '90', quantity: '1' });
+    h.place(maker, { side: 'sell', price: '95', quantity: '1' });
+    const out = h.place(me, { side: 'buy', price: '100', quantity: '3' });
+    expect(Harness.order(out).order).toMatchObject({
+      status: 'partially_filled',
+      locked: 100_000_000n,
+    });
+    // Paid 90 + 95, holds 100 for the third lot; received 2 SOL less the 0.2% taker fee.
+    expect(h.balances(me)).toEqual({ USDC: '715 / 100', SOL: '1.996 / 0' });
+    // The balance events carry the final balances, in the order the balances were first touched.
+    const balances = out.events.filter((e) => e.type === 'balance');
+    expect(balances.map((e) => [e.userId, e.asset, e.available, e.locked])).toEqual([
+      [me, 'USDC', 715_000_000n, 100_000_000n],
+      [me, 'SOL', 1_996_000_000n, 0n],
+      [maker, 'SOL', 8_000_000_000n, 0n],
+      [maker, 'USDC', 184_815_000n, 0n],
+    ]);
+  });
+
+  it('an IOC sell that partly fills gives back what it did not sell', () => {
+    const h = new Harness();
+    const maker = h.user({ USDC: '1000' });
+    const me = h.user({ SOL: '5' });
+    h.place(maker, { side: 'buy', price: '100', quantity: '2' });
+    const out = h.place(me, { side: 'sell', price: '100', quantity: '3', timeInForce: 'IOC' });
+    expect(Harness.order(out).order).toMatchObject({ status: 'expired', locked: 0n });
+    expect(h.balances(me)).toEqual({ SOL: '3 / 0', USDC: '199.6 / 0' });
+  });
+
+  it('a self-trade that cancels the maker releases the maker while the taker trades on', () => {
+    const h = new Harness();
+    const me = h.user({ SOL: '5', USDC: '1000' });
+    const other = h.user({ SOL: '5' });
+    h.place(me, { side: 'sell', price: '90', quantity: '1' });
+    h.place(other, { side: 'sell', price: '95', quantity: '1' });
+    const out = h.place(me, {
+      side: 'buy',
+      price: '100',
+      quantity: '1',
+      selfTradePrevention: 'cancel_maker',
+    });
+    expect(Harness.order(out).order).toMatchObject({ status: 'filled', locked: 0n });
+    expect(h.balances(me)).toEqual({ SOL: '5.998 / 0', USDC: '905 / 0' });
+    // The other maker filled the taker at 95, less its 0.1% maker fee.
+    expect(h.balances(other)).toEqual({ SOL: '4 / 0', USDC: '94.905 / 0' });
+  });
+});
