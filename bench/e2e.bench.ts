@@ -3,10 +3,12 @@
  * gateway on their own Redis prefix and Postgres schema, removed afterwards, even on failure):
  *
  * 1. REST order entry through gateway -> gRPC -> journal -> engine: two users trading against
- *    each other at one price, at saturation (autocannon) and then at a fixed arrival rate of 60%
- *    of the lower of the bare-Express ceiling and the saturated REST rate (paced, open loop: see
- *    e2e/paced-load.ts for why not autocannon's overallRate, which is also run for comparison).
- *    The ceiling is a bare Express app (bench/e2e/express-ceiling.ts) measured the same way.
+ *    each other at one price. Saturation (autocannon) is the most answered per second at any of
+ *    the connection counts in BENCH_CONNECTIONS: with too few connections a server with a longer
+ *    path waits instead of working, with too many the generator's own queueing shows. Then
+ *    paced, open loop (see e2e/paced-load.ts), at 60% of the ceiling (the target: REST must
+ *    carry that rate with p99 under 50 ms) and at 60% of REST's own saturation. The ceiling is a
+ *    bare Express app (bench/e2e/express-ceiling.ts) measured the same way.
  * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade.
  * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
  *    go in through gRPC at a steady rate: updates delivered per second and trade-to-client delay.
@@ -20,8 +22,9 @@
  *   node --import tsx bench/e2e/profile-summary.ts /tmp/prof/<file>.cpuprofile
  *
  * Settings (environment): BENCH_PHASES (rest,grpc,ws), BENCH_REST_SECONDS (10),
- * BENCH_FIXED_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_GRPC_ORDERS (40000), BENCH_WS_CLIENTS
- * (1000), BENCH_WS_ORDERS_PER_SEC (1000), BENCH_WS_SECONDS (10).
+ * BENCH_FIXED_SECONDS (10), BENCH_CONNECTIONS (64,256: saturation), BENCH_PACED_SOCKETS (64),
+ * BENCH_GRPC_ORDERS (40000), BENCH_WS_CLIENTS (1000), BENCH_WS_ORDERS_PER_SEC (1000),
+ * BENCH_WS_SECONDS (10).
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -37,7 +40,8 @@ const num = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'rest,grpc,ws').split(','));
 const REST_SECONDS = num('BENCH_REST_SECONDS', 10);
 const FIXED_SECONDS = num('BENCH_FIXED_SECONDS', 10);
-const CONNECTIONS = num('BENCH_CONNECTIONS', 64);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '64,256').split(',').map(Number);
+const PACED_SOCKETS = num('BENCH_PACED_SOCKETS', 64);
 const GRPC_ORDERS = num('BENCH_GRPC_ORDERS', 40_000);
 const GRPC_BATCH = 500;
 const GRPC_IN_FLIGHT = 4;
@@ -76,38 +80,47 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     () => restRun(stack.gatewayUrl, traders, { connections: 1, seconds: 3 }),
     restLine,
   );
-  const saturated = { connections: CONNECTIONS, seconds: REST_SECONDS };
-  const ceiling = await measured(
-    'express saturated',
-    () => restRun(stack.ceilingUrl, traders, saturated),
-    restLine,
-  );
-  const rest = await measured(
-    'rest saturated',
-    () => restRun(stack.gatewayUrl, traders, saturated),
-    restLine,
-  );
-  const rate = Math.max(1, Math.round(0.6 * Math.min(ceiling.ordersPerSec, rest.ordersPerSec)));
+  const best = (runs: RestRun[]) =>
+    runs.reduce((a, b) => (b.ordersPerSec > a.ordersPerSec ? b : a));
+  const ceilings: RestRun[] = [];
+  const rests: RestRun[] = [];
+  for (const connections of CONNECTIONS) {
+    const load = { connections, seconds: REST_SECONDS };
+    ceilings.push(
+      await measured(
+        `express saturated, ${connections} conns`,
+        () => restRun(stack.ceilingUrl, traders, load),
+        restLine,
+      ),
+    );
+    rests.push(
+      await measured(
+        `rest saturated, ${connections} conns`,
+        () => restRun(stack.gatewayUrl, traders, load),
+        restLine,
+      ),
+    );
+  }
+  const ceiling = best(ceilings);
+  const rest = best(rests);
   const requests = orderRequests(traders[0], traders[1]);
+  // The target: REST carries 60% of the ceiling's rate with p99 under 50 ms.
+  const rate = Math.max(1, Math.round(0.6 * ceiling.ordersPerSec));
   const fixed = await measured(
-    `rest paced ${rate}/s`,
-    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, CONNECTIONS),
+    `rest paced ${rate}/s (60% of the ceiling)`,
+    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, PACED_SOCKETS),
     restLine,
   );
   const ceilingFixed = await measured(
     `express paced ${rate}/s`,
-    () => pacedRun(stack.ceilingUrl, requests, rate, 5, CONNECTIONS),
+    () => pacedRun(stack.ceilingUrl, requests, rate, 5, PACED_SOCKETS),
     restLine,
   );
-  // For comparison only: autocannon's overallRate, which sends in bursts (see paced-load.ts).
-  const bursts = await measured(
-    `rest autocannon ${rate}/s`,
-    () =>
-      restRun(stack.gatewayUrl, traders, {
-        connections: CONNECTIONS,
-        seconds: 5,
-        overallRate: rate,
-      }),
+  // What REST does with headroom: 60% of its own saturation.
+  const ownRate = Math.max(1, Math.round(0.6 * rest.ordersPerSec));
+  const own = await measured(
+    `rest paced ${ownRate}/s (60% of REST)`,
+    () => pacedRun(stack.gatewayUrl, requests, ownRate, FIXED_SECONDS, PACED_SOCKETS),
     restLine,
   );
   const restVsCeiling = +(rest.ordersPerSec / ceiling.ordersPerSec).toFixed(3);
@@ -121,7 +134,15 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     restFixedP50Ms: fixed.p50Ms,
     restFixedP99Ms: fixed.p99Ms,
     restFixedErrors: fixed.errors,
-    restFixedAutocannonP99Ms: bursts.p99Ms,
+    restOwnRate: ownRate,
+    restOwnRateP50Ms: own.p50Ms,
+    restOwnRateP99Ms: own.p99Ms,
+    restSaturationByConnections: CONNECTIONS.map((connections, i) => ({
+      connections,
+      restPerSec: rests[i].ordersPerSec,
+      restP99Ms: rests[i].p99Ms,
+      expressPerSec: ceilings[i].ordersPerSec,
+    })),
     restOneConnectionP50Ms: idle.p50Ms,
     restOneConnectionP99Ms: idle.p99Ms,
     restOneConnectionPerSec: idle.ordersPerSec,

@@ -6,10 +6,14 @@
  *
  *   npm run bench:grpc
  *
- * Settings (environment): BENCH_MODES (unary,batched,streaming: the ones to run), BENCH_ORDERS (40000 per mode), BENCH_BATCH (500 orders per
- * PlaceOrders call), BENCH_IN_FLIGHT (4 calls), BENCH_STREAM_WINDOW (4000 orders in flight on
- * the stream). Each mode also reports the engine's CPU time per order (from /proc), which the
- * load of the rest of the machine moves much less than orders/s.
+ * Settings (environment): BENCH_MODES (unary,batched,streaming: the ones to run), BENCH_ORDERS
+ * (40000 per mode), BENCH_BATCH (250 orders per PlaceOrders call), BENCH_IN_FLIGHT (2 calls),
+ * BENCH_STREAM_WINDOW (4000 orders in flight on the stream). Batched entry keeps 500 orders in
+ * flight by default: the latency of a call is the time its orders wait behind the ones ahead of
+ * them, so a bot that wants both throughput and a low tail keeps a few calls of a few hundred
+ * orders going (docs/performance.md has other shapes). Each mode also reports the engine's CPU
+ * time per order (from /proc), which the load of the rest of the machine moves much less than
+ * orders/s.
  */
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../gen/exchange/v1/common';
 import type { OrderEntryResponse, PlaceOrderRequest } from '../gen/exchange/v1/engine';
@@ -24,8 +28,8 @@ import { processCpuSeconds } from './support/cpu-usage';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
 const MODES = new Set((process.env.BENCH_MODES ?? 'unary,batched,streaming').split(','));
-const BATCH = Number(process.env.BENCH_BATCH ?? 500);
-const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const BATCH = Number(process.env.BENCH_BATCH ?? 250);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2);
 const STREAM_WINDOW = Number(process.env.BENCH_STREAM_WINDOW ?? 4000);
 const USERS = 8;
 
