@@ -22,6 +22,7 @@ import { decodeCommands, encodeEvents, streamIdTime } from './codec';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import type { SnapshotStore } from './snapshot-store';
+import { snapshotText } from './snapshot-text';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from '../lib/redis-keys';
 import type { RedisManager } from '../lib/redis-manager';
@@ -254,14 +255,19 @@ export class MatchingLoop {
       });
   }
 
-  /** Captures the state now (synchronously), then stores it and trims the journal. */
+  /**
+   * Captures the state now (synchronously), then writes it out a chunk per turn while the loop
+   * goes on, stores it and trims the journal.
+   */
   private async snapshot(): Promise<void> {
     const { streamId, commandSeq, eventSeq } = this.position;
-    const json = JSON.stringify(toSnapshot(this.core));
+    const captured = toSnapshot(this.core);
     const covered = this.sinceSnapshot;
     this.sinceSnapshot = 0;
     this.lastSnapshotAt = Date.now();
+    let json = '';
     try {
+      json = await snapshotText(captured);
       // The snapshot says events up to eventSeq are written: make it so before storing it.
       await this.writing;
       await this.snapshots.save(streamId, commandSeq, eventSeq, json);

@@ -1,0 +1,56 @@
+/**
+ * A snapshot written in chunks is exactly the text of one JSON.stringify, and the event loop gets
+ * turns while a large one is written.
+ */
+import { toSnapshot, type ExchangeSnapshot } from '../../services/engine/core';
+import { snapshotText } from '../../services/engine/snapshot-text';
+import { Harness } from './core/harness';
+
+/** A core with `n` resting orders (and a few users and markets). */
+function withOrders(n: number): ExchangeSnapshot {
+  const h = new Harness();
+  const users = [1, 2, 3].map(() => h.user({ USDC: '100000000', SOL: '1000000' }));
+  for (let i = 0; i < n; i++) {
+    const buy = i % 2 === 0;
+    h.ok(
+      h.placeCmd(users[i % 3], {
+        side: buy ? 'buy' : 'sell',
+        price: buy ? `${90 + (i % 7)}.00` : `${110 + (i % 7)}.00`,
+        quantity: '0.10',
+        clientOrderId: i % 5 === 0 ? `c-${i}` : undefined,
+      }),
+    );
+  }
+  return toSnapshot(h.core);
+}
+
+describe('snapshotText', () => {
+  it('writes exactly what JSON.stringify writes', async () => {
+    for (const n of [0, 1, 4999, 5000, 5001, 12_345]) {
+      const snapshot = withOrders(n);
+      expect(snapshot.orders).toHaveLength(n);
+      expect(await snapshotText(snapshot)).toBe(JSON.stringify(snapshot));
+    }
+  });
+
+  it('lets other work run between chunks', async () => {
+    // Something else that wants a turn of the event loop as often as it can get one.
+    const turnsDuring = async (snapshot: ExchangeSnapshot) => {
+      let turns = 0;
+      let done = false;
+      const other = () => {
+        if (done) return;
+        turns++;
+        setImmediate(other);
+      };
+      setImmediate(other);
+      await snapshotText(snapshot);
+      done = true;
+      return turns;
+    };
+    // Four chunks of 5,000 orders: the other work ran between them.
+    expect(await turnsDuring(withOrders(20_000))).toBeGreaterThanOrEqual(3);
+    // One chunk: written in one go.
+    expect(await turnsDuring(withOrders(100))).toBe(0);
+  });
+});
