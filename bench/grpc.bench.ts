@@ -49,6 +49,7 @@ function summary(
   ms: number,
   latencies: number[],
   cpuStart: number | undefined,
+  report = true,
 ) {
   latencies.sort((a, b) => a - b);
   const cpuEnd = engineCpu();
@@ -62,6 +63,7 @@ function summary(
         ? undefined
         : Math.round(((cpuEnd - cpuStart) / count) * 1e6 * 10) / 10,
   };
+  if (!report) return result;
   console.log(
     `${name.padEnd(10)} ${String(result.ordersPerSec).padStart(8)} orders/s  p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  engine CPU ${result.engineCpuUsPerOrder ?? '?'} µs/order`,
   );
@@ -118,6 +120,7 @@ async function batched(
   orders: PlaceOrderRequest[],
   batch: number,
   inFlight: number,
+  report = true,
 ) {
   const latencies: number[] = [];
   let next = 0;
@@ -135,7 +138,7 @@ async function batched(
       }
     }),
   );
-  return summary('batched', orders.length, performance.now() - start, latencies, cpuStart);
+  return summary('batched', orders.length, performance.now() - start, latencies, cpuStart, report);
 }
 
 async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: number) {
@@ -167,52 +170,90 @@ async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: nu
   return summary('streaming', orders.length, performance.now() - start, latencies, cpuStart);
 }
 
-async function main() {
+interface Session {
+  readonly env: Record<string, string>;
+  readonly engine: Awaited<ReturnType<typeof startEngineProcess>>;
+  readonly api: EngineApi;
+  readonly users: string[];
+}
+
+const REPLAY_ORDERS = 100_000;
+/** A profiled engine must stop with SIGTERM to write its profile. */
+const PROFILING = /--(cpu|heap)-prof/.test(process.env.BENCH_ENGINE_NODE_ARGS ?? '');
+const running = new Set<Session>();
+process.on('exit', () => {
+  for (const s of running) s.engine.child.kill('SIGKILL');
+});
+
+/**
+ * An engine of its own (fresh prefix and schema) with funded users, warmed up: each mode is
+ * measured on the same starting state, whatever ran before it.
+ */
+async function freshSession(): Promise<Session> {
   const env = benchEnv('grpc', {
     SNAPSHOT_EVERY_COMMANDS: '10000000',
     SNAPSHOT_EVERY_SECONDS: '100000',
     LOG_LEVEL: 'info',
   });
-  let engine = await startEngineProcess(env);
-  enginePid = engine.child.pid;
-  process.on('exit', () => engine.child.kill('SIGKILL'));
+  const engine = await startEngineProcess(env);
   const api = engineClient(`127.0.0.1:${engine.port}`);
-  const users: string[] = [];
+  const session: Session = { env, engine, api, users: [] };
+  running.add(session);
+  enginePid = engine.child.pid;
   for (let i = 0; i < USERS; i++) {
     const { userId } = await api.createUser({});
     await api.deposit({ userId, asset: 'USDC', amount: '1000000000', idempotencyKey: '' });
     await api.deposit({ userId, asset: 'SOL', amount: '10000000', idempotencyKey: '' });
-    users.push(userId);
+    session.users.push(userId);
   }
-  // Warm up both ends.
-  await batched(api, makeOrders(users, 5000), 500, 2);
+  await batched(api, makeOrders(session.users, 5000), 500, 2, false);
+  return session;
+}
 
+async function endSession(s: Session): Promise<void> {
+  s.api.close();
+  await stopEngineProcess(s.engine, PROFILING ? 'SIGTERM' : 'SIGKILL');
+  running.delete(s);
+  await cleanupBenchEnv(s.env);
+}
+
+async function inSession<T>(run: (s: Session) => Promise<T>): Promise<T> {
+  const s = await freshSession();
+  try {
+    return await run(s);
+  } finally {
+    await endSession(s);
+  }
+}
+
+async function main() {
   const results = {
     unary: MODES.has('unary')
-      ? await unary(api, makeOrders(users, Math.min(ORDERS, 20_000)), 128)
+      ? await inSession((s) => unary(s.api, makeOrders(s.users, Math.min(ORDERS, 20_000)), 128))
       : undefined,
     batched: MODES.has('batched')
-      ? await batched(api, makeOrders(users, ORDERS), BATCH, IN_FLIGHT)
+      ? await inSession((s) => batched(s.api, makeOrders(s.users, ORDERS), BATCH, IN_FLIGHT))
       : undefined,
     streaming: MODES.has('streaming')
-      ? await streaming(api, makeOrders(users, ORDERS), STREAM_WINDOW)
+      ? await inSession((s) => streaming(s.api, makeOrders(s.users, ORDERS), STREAM_WINDOW))
       : undefined,
   };
-  api.close();
 
-  // Replay: kill -9 (no snapshot covers the run), restart, and read the recovery figures. A
-  // profiled engine (BENCH_ENGINE_NODE_ARGS="--cpu-prof ..." or --heap-prof) is stopped with SIGTERM instead, so
-  // that it writes its profile; it snapshots then, and the replay figure means nothing.
-  const profiling = /--(cpu|heap)-prof/.test(process.env.BENCH_ENGINE_NODE_ARGS ?? '');
-  await stopEngineProcess(engine, profiling ? 'SIGTERM' : 'SIGKILL');
-  engine = await startEngineProcess(env);
-  const replay = engine.recovery;
+  // Replay: a journal of REPLAY_ORDERS orders that no snapshot covers, kill -9, restart, and
+  // read the recovery figures. (Profiled, the engine snapshots on the way out: no figure then.)
+  const s = await freshSession();
+  await batched(s.api, makeOrders(s.users, REPLAY_ORDERS), 500, 4, false);
+  s.api.close();
+  await stopEngineProcess(s.engine, PROFILING ? 'SIGTERM' : 'SIGKILL');
+  const restarted = await startEngineProcess(s.env);
+  const replay = restarted.recovery;
   const replayPerSec = Math.round((replay.replayedCommands / replay.ms) * 1000);
   console.log(
     `replay     ${replay.replayedCommands} commands in ${replay.ms.toFixed(0)} ms = ${replayPerSec} commands/s`,
   );
-  await stopEngineProcess(engine);
-  await cleanupBenchEnv(env);
+  await stopEngineProcess(restarted);
+  running.delete(s);
+  await cleanupBenchEnv(s.env);
 
   console.log(
     JSON.stringify({
