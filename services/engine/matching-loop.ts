@@ -64,6 +64,13 @@ export class MatchingLoop {
   private failed: Error | null = null;
   private running: Promise<void> | null = null;
   private readonly recentClosed = new Map<number, OrderView>();
+  /**
+   * The ids in `recentClosed`, oldest first from `closedNext`, as a ring: the oldest is found
+   * without iterating the map (whose iteration skips every entry deleted since its last rehash:
+   * a cost that grew with the deletions once the map was full).
+   */
+  private readonly closedRing = new Array<number>(RECENT_CLOSED).fill(-1);
+  private closedNext = 0;
 
   constructor(
     private readonly redis: RedisManager,
@@ -234,12 +241,20 @@ export class MatchingLoop {
         e.type === 'order' &&
         (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
       ) {
-        this.recentClosed.set(e.order.orderId, e.order);
-        if (this.recentClosed.size > RECENT_CLOSED)
-          this.recentClosed.delete(this.recentClosed.keys().next().value as number);
+        this.rememberClosed(e.order);
       }
     }
     return applied;
+  }
+
+  private rememberClosed(order: OrderView): void {
+    if (!this.recentClosed.has(order.orderId)) {
+      const oldest = this.closedRing[this.closedNext];
+      if (oldest >= 0) this.recentClosed.delete(oldest);
+      this.closedRing[this.closedNext] = order.orderId;
+      this.closedNext = (this.closedNext + 1) % RECENT_CLOSED;
+    }
+    this.recentClosed.set(order.orderId, order);
   }
 
   private maybeSnapshot(): void {
