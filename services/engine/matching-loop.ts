@@ -22,6 +22,7 @@ import { decodeCommands, encodeEvents, streamIdTime } from './codec';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import type { SnapshotStore } from './snapshot-store';
+import { RecentOrders } from './recent-orders';
 import { snapshotText } from './snapshot-text';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from '../lib/redis-keys';
@@ -63,14 +64,7 @@ export class MatchingLoop {
   /** Why the loop died, if it did: then nothing more is written, not even a snapshot. */
   private failed: Error | null = null;
   private running: Promise<void> | null = null;
-  private readonly recentClosed = new Map<number, OrderView>();
-  /**
-   * The ids in `recentClosed`, oldest first from `closedNext`, as a ring: the oldest is found
-   * without iterating the map (whose iteration skips every entry deleted since its last rehash:
-   * a cost that grew with the deletions once the map was full).
-   */
-  private readonly closedRing = new Array<number>(RECENT_CLOSED).fill(-1);
-  private closedNext = 0;
+  private readonly recentClosed = new RecentOrders(RECENT_CLOSED);
 
   constructor(
     private readonly redis: RedisManager,
@@ -241,20 +235,10 @@ export class MatchingLoop {
         e.type === 'order' &&
         (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
       ) {
-        this.rememberClosed(e.order);
+        this.recentClosed.add(e.order);
       }
     }
     return applied;
-  }
-
-  private rememberClosed(order: OrderView): void {
-    if (!this.recentClosed.has(order.orderId)) {
-      const oldest = this.closedRing[this.closedNext];
-      if (oldest >= 0) this.recentClosed.delete(oldest);
-      this.closedRing[this.closedNext] = order.orderId;
-      this.closedNext = (this.closedNext + 1) % RECENT_CLOSED;
-    }
-    this.recentClosed.set(order.orderId, order);
   }
 
   private maybeSnapshot(): void {
