@@ -10,6 +10,7 @@
  * journal entries the snapshot covers.
  */
 import {
+  BoundedMap,
   ExchangeCore,
   type ExchangeEvent,
   fromSnapshot,
@@ -22,7 +23,6 @@ import { decodeCommands, encodeEvents, streamIdTime } from './codec';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import type { SnapshotStore } from './snapshot-store';
-import { RecentOrders } from './recent-orders';
 import { snapshotText } from './snapshot-text';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from '../lib/redis-keys';
@@ -64,7 +64,8 @@ export class MatchingLoop {
   /** Why the loop died, if it did: then nothing more is written, not even a snapshot. */
   private failed: Error | null = null;
   private running: Promise<void> | null = null;
-  private readonly recentClosed = new RecentOrders(RECENT_CLOSED);
+  /** Recently closed orders, so GetOrder still answers for them until History has them. */
+  private readonly recentClosed = new BoundedMap<number, OrderView>(RECENT_CLOSED);
 
   constructor(
     private readonly redis: RedisManager,
@@ -235,7 +236,7 @@ export class MatchingLoop {
         e.type === 'order' &&
         (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
       ) {
-        this.recentClosed.add(e.order);
+        this.recentClosed.set(e.order.orderId, e.order);
       }
     }
     return applied;

@@ -6,6 +6,7 @@
  * clock, no randomness and no I/O: the same commands in the same order give the same state and
  * the same events. Ids (users, orders, trades, events) are sequences.
  */
+import { BoundedMap } from './bounded-map';
 import { Account, type Asset, BalanceSheet } from './balance-sheet';
 import { DomainError } from './errors';
 import { Market } from './market';
@@ -77,7 +78,7 @@ export class ExchangeCore {
   /** @internal every open order, by id. */
   readonly orders = new OrderIndex();
   /** @internal */
-  readonly idempotency = new Map<string, IdempotencyRecord>();
+  readonly idempotency = new BoundedMap<string, IdempotencyRecord>(IDEMPOTENCY_CAPACITY);
   /** @internal */
   counters = { order: 0, user: 0, event: 0, command: 0 };
 
@@ -254,9 +255,6 @@ export class ExchangeCore {
     const balance = this.balanceView(account, asset);
     if (key !== null) {
       this.idempotency.set(key, { type, asset: asset.symbol, amount: cmd.amount, balance });
-      if (this.idempotency.size > IDEMPOTENCY_CAPACITY) {
-        this.idempotency.delete(this.idempotency.keys().next().value as string);
-      }
     }
     return { kind: 'balance', balance, replayed: false };
   }

@@ -7,3 +7,4 @@ export type { Asset } from './balance-sheet';
 export * from './units';
 export * from './defaults';
 export * from './snapshot';
+export { BoundedMap } from './bounded-map';
