@@ -138,9 +138,28 @@ export class CommandJournal {
     if (--waiter.left === 0) waiter.done(waiter.results);
   }
 
-  /** Fails the callers whose command was not applied in time (one timer for all of them). */
+  /**
+   * Fails the callers whose command was not applied in time (one timer for all of them). A
+   * command still queued, never sent, is dropped and answered as not journaled: its outcome is
+   * known. One that was sent may yet be applied: its outcome is unknown.
+   */
   private sweep(): void {
     const now = Date.now();
+    // The queue is in submission order, so the expired commands in it come first.
+    let expired = 0;
+    while (expired < this.queue.length) {
+      const waiter = this.waiters.get(this.queue[expired].id);
+      if (waiter !== undefined && waiter.deadline > now) break;
+      expired++;
+    }
+    if (expired > 0) {
+      const notSent = new ServiceFailure(
+        status.UNAVAILABLE,
+        'JOURNAL_UNAVAILABLE',
+        'the command could not be journaled in time; it was not applied',
+      );
+      for (const { id } of this.queue.splice(0, expired)) this.settle(id, notSent);
+    }
     for (const [id, waiter] of this.waiters) {
       // Requests are in submission order, so the first one still in time ends the sweep.
       if (waiter.deadline > now) break;
@@ -188,12 +207,21 @@ export class CommandJournal {
     while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
       const batch = this.queue.splice(0, this.maxBatch);
       const ids = batch.map((b) => b.id);
+      let entry: Record<string, string>;
+      try {
+        entry = { r: `${this.instance}:${ids[0]}`, c: encodeCommands(batch.map((b) => b.command)) };
+      } catch (err) {
+        const failure = new ServiceFailure(
+          status.INTERNAL,
+          'INTERNAL',
+          `could not encode the command: ${(err as Error).message}`,
+        );
+        for (const id of ids) this.settle(id, failure);
+        continue;
+      }
       this.inFlight++;
       this.redis
-        .push(this.stream, {
-          r: `${this.instance}:${ids[0]}`,
-          c: encodeCommands(batch.map((b) => b.command)),
-        })
+        .push(this.stream, entry)
         .catch((err: Error) => {
           const failure = new ServiceFailure(
             status.UNAVAILABLE,

@@ -104,6 +104,37 @@ describe('CommandJournal', () => {
     await broken.close();
   });
 
+  it('answers commands never sent in time as not journaled, those sent as unknown', async () => {
+    // A Redis that takes appends and never answers (a stand-in: no real server stalls on cue).
+    const stalled = { push: () => new Promise<string>(() => undefined) } as unknown as RedisManager;
+    const journal = new CommandJournal(stalled, `${iso.prefix}commands:stalled`, {
+      maxBatch: 1,
+      applyTimeoutMs: 50,
+    });
+    // Two appends of one command each are in flight; the third command waits in the queue.
+    const results = await journal.submitBatch([deposit(1), deposit(2), deposit(3)]);
+    expect(results.map(codeOf)).toEqual(['APPLY_TIMEOUT', 'APPLY_TIMEOUT', 'JOURNAL_UNAVAILABLE']);
+    expect((results[2] as ServiceFailure).message).toMatch(/not applied/);
+    journal.close();
+  });
+
+  it('fails a command it cannot encode without holding up the ones after it', async () => {
+    const journal = new CommandJournal(redis, `${iso.prefix}commands:encode`, { maxBatch: 1 });
+    const circular: Record<string, unknown> = { type: 'deposit', userId: '1', asset: 'USDC' };
+    circular.self = circular;
+    const [bad] = await journal.submitBatch([circular as unknown as CommandBody]);
+    expect(codeOf(bad)).toBe('INTERNAL');
+    // The journal still appends: the next command reaches the stream.
+    void journal.submit(deposit(7));
+    let entries: { fields: Record<string, string> }[] = [];
+    for (let i = 0; i < 50 && entries.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      entries = await redis.range(`${iso.prefix}commands:encode`, '0-0', 10);
+    }
+    expect(entries.map((e) => decodeCommands(e.fields.c))).toEqual([[deposit(7)]]);
+    journal.close();
+  });
+
   it('refuses new commands once closed, and answers an empty batch at once', async () => {
     const journal = new CommandJournal(redis, `${iso.prefix}commands:closed`);
     expect(await journal.submitBatch([])).toEqual([]);
