@@ -45,6 +45,7 @@ type WithBucket = Redis & {
 
 /** The checks of one bucket waiting for this turn's script call. */
 interface Pending {
+  readonly bucket: string;
   readonly spec: BucketSpec;
   readonly waiters: { resolve(waitMs: number): void; reject(err: unknown): void }[];
 }
@@ -65,10 +66,12 @@ export class RateLimiter {
   /** Takes one token; resolves to 0 if allowed, else the milliseconds until one is available. */
   take(bucket: string, spec: BucketSpec): Promise<number> {
     return new Promise((resolve, reject) => {
-      let p = this.pending.get(bucket);
+      // Grouped by bucket and limits: checks of one bucket under other limits are a call apart.
+      const group = `${bucket}\u0000${spec.ratePerSec}\u0000${spec.burst}`;
+      let p = this.pending.get(group);
       if (p === undefined) {
-        p = { spec, waiters: [] };
-        this.pending.set(bucket, p);
+        p = { bucket, spec, waiters: [] };
+        this.pending.set(group, p);
       }
       p.waiters.push({ resolve, reject });
       if (!this.scheduled) {
@@ -82,7 +85,7 @@ export class RateLimiter {
     this.scheduled = false;
     const all = this.pending;
     this.pending = new Map();
-    for (const [bucket, { spec, waiters }] of all) {
+    for (const { bucket, spec, waiters } of all.values()) {
       this.redis
         .tokenBucket(
           `${this.prefix}ratelimit:${bucket}`,

@@ -57,6 +57,25 @@ describe('RateLimiter', () => {
     }
   });
 
+  it('checks one bucket under other limits in a call of its own', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    try {
+      const { limiter, calls } = counted(client);
+      const tight = { ratePerSec: 1, burst: 1 };
+      const waits = await Promise.all([
+        limiter.take('mixed', SLOW),
+        limiter.take('mixed', tight),
+        limiter.take('mixed', SLOW),
+      ]);
+      expect(calls()).toBe(2);
+      // The SLOW pair took 2 of the bucket's 4 tokens first; the tight check found 2 left but
+      // may hold at most 1: allowed.
+      expect(waits).toEqual([0, 0, 0]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('refills at the rate', async () => {
     const fast = { ratePerSec: 50, burst: 2 };
     const limiter = new RateLimiter(redis, iso.prefix);
