@@ -48,6 +48,14 @@ export function decodeCommands(text: string): CommandBody[] {
  * output: building the text by hand with template strings measured faster alone but slower in
  * the engine, where every number became a string to collect.
  */
+/**
+ * The format of the events stream's `e` field, written beside it as `v`. Readers refuse a format
+ * they do not know (an entry without `v` is the earlier object format, which `decodeEvents` still
+ * reads), so an engine upgraded before its History service stops persisting loudly instead of
+ * skipping events.
+ */
+export const EVENTS_FORMAT = '2';
+
 export function encodeEvents(events: readonly ExchangeEvent[]): string {
   const wire = new Array<unknown>(events.length);
   for (let i = 0; i < events.length; i++) wire[i] = toWire(events[i]);

@@ -19,7 +19,7 @@ import {
   toSnapshot,
   type CommandBody,
 } from './core';
-import { decodeCommands, encodeEvents, streamIdTime } from './codec';
+import { decodeCommands, encodeEvents, EVENTS_FORMAT, streamIdTime } from './codec';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import type { SnapshotStore } from './snapshot-store';
@@ -213,6 +213,8 @@ export class MatchingLoop {
       pipe.xadd(
         this.keys.events,
         '*',
+        'v',
+        EVENTS_FORMAT,
         'first',
         String(fresh[0].seq),
         'last',

@@ -10,6 +10,7 @@
  * Once a batch commits, the candles it touched go out on the kline channels (best effort, with the
  * ack): a redelivery that writes nothing publishes nothing.
  */
+import { EVENTS_FORMAT } from '../engine/codec';
 import type { Logger } from '../lib/logger';
 import type { PostgresManager } from '../lib/postgres-manager';
 import type { RedisKeys } from '../lib/redis-keys';
@@ -270,11 +271,16 @@ export class Persister {
   private async prepare(entries: readonly RawEntry[]): Promise<Prepared> {
     const events: Wire[] = [];
     let lastSeq = 0;
-    for (const [, flat] of entries) {
+    for (const [id, flat] of entries) {
       let last = 0;
       for (let i = 0; i + 1 < flat.length; i += 2) {
         if (flat[i] === 'last') last = Number(flat[i + 1]);
-        else if (flat[i] === 'e') for (const e of decodeUsedEvents(flat[i + 1])) events.push(e);
+        else if (flat[i] === 'v' && flat[i + 1] !== EVENTS_FORMAT) {
+          throw new Error(
+            `events entry ${id} is in format ${flat[i + 1]}; this History service reads format ` +
+              `${EVENTS_FORMAT}: upgrade it`,
+          );
+        } else if (flat[i] === 'e') for (const e of decodeUsedEvents(flat[i + 1])) events.push(e);
       }
       lastSeq = Math.max(lastSeq, last, events.length > 0 ? events[events.length - 1].seq : 0);
     }

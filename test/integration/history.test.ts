@@ -22,6 +22,7 @@ import { bucketEnd, bucketStart, INTERVALS, type Interval } from '../../services
 import type { KlineUpdate } from '../../services/history/kline-publisher';
 import type { PersisterOptions } from '../../services/history/persister';
 import { historyConfigSchema } from '../../services/lib/config';
+import pino from 'pino';
 import { createLogger } from '../../services/lib/logger';
 import { redisKeys } from '../../services/lib/redis-keys';
 import { engineClient, type EngineApi } from '../support/engine-client';
@@ -548,6 +549,44 @@ async function expectRows(s: Stack, trades: number): Promise<void> {
   );
   expect(o.rows[0].n).toBe(o.rows[0].max);
 }
+
+describe('events stream format', () => {
+  it('refuses an entry in a format it does not know, loudly, and persists nothing past it', async () => {
+    const lines: string[] = [];
+    const loud = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const iso = isolate('history_fmt');
+    const history = await startHistory(historyConfig(iso), loud);
+    try {
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        await redis.xadd(
+          redisKeys(iso.prefix).events,
+          '*',
+          'v',
+          '9',
+          'first',
+          '1',
+          'last',
+          '1',
+          'e',
+          '[]',
+        );
+      } finally {
+        redis.disconnect();
+      }
+      const deadline = Date.now() + 20_000;
+      while (!lines.some((l) => l.includes('format 9'))) {
+        if (Date.now() > deadline) throw new Error(`no error logged: ${lines.join('')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(lines.join('')).toMatch(/reads format 2: upgrade it/);
+      expect((await history.persister.lag()).persistedSeq).toBe(0);
+    } finally {
+      await history.stop();
+      await iso.cleanup();
+    }
+  });
+});
 
 describe('exactly once', () => {
   it('writes nothing twice when the same events are delivered again', async () => {
