@@ -1,9 +1,11 @@
 /**
  * CPU time per process of a multi-process benchmark, so a figure can be read with where the
  * cores went while it was measured: the children from /proc/<pid>/stat (Linux; absent elsewhere),
- * this process from process.cpuUsage(), and Redis from INFO cpu.
+ * this process from process.cpuUsage(), Redis from INFO cpu, and Postgres as the sum over every
+ * `postgres` process on the machine (its backends come and go with connections; the benches'
+ * pools keep theirs).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 
 /** User + system CPU seconds of a process, or undefined where /proc is not available. */
@@ -16,6 +18,28 @@ export function processCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU seconds of all `postgres` processes, or undefined without /proc. */
+export function postgresCpuSeconds(): number | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return total;
 }
 
 async function redisCpuSeconds(redis: Redis): Promise<number | undefined> {
@@ -49,6 +73,7 @@ export class CpuMeter {
     const own = process.cpuUsage();
     out.bench = (own.user + own.system) / 1e6;
     out.redis = await redisCpuSeconds(this.redis);
+    out.postgres = postgresCpuSeconds();
     return out;
   }
 
