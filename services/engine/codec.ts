@@ -1,7 +1,7 @@
 /**
  * How commands and events are written to Redis: JSON, with bigints as decimal strings. Commands
- * are decoded back exactly (their bigint fields are known); events stay JSON for their readers
- * (the History persister parses the amounts it needs).
+ * are objects, decoded back exactly (their bigint fields are known); the common events are
+ * positional arrays, decoded by `decodeEvents` into objects for their readers.
  */
 import type { CommandBody, ExchangeEvent } from './core';
 
@@ -9,10 +9,11 @@ import type { CommandBody, ExchangeEvent } from './core';
 const BIGINT_FIELDS = ['amount', 'quoteAmount'] as const;
 
 /*
- * Events are encoded on the hot path, many thousands a second. A JSON.stringify replacer runs
+ * Commands and the rare events written as objects carry bigints. A JSON.stringify replacer runs
  * for every key and costs about twice the encoding itself, so bigints get a toJSON instead: the
  * engine process writes every bigint it puts in JSON as a decimal string (the alternative,
- * JSON.stringify throwing on a bigint, serves no one here).
+ * JSON.stringify throwing on a bigint, serves no one here). The positional events convert their
+ * amounts themselves.
  */
 const bigintProto = BigInt.prototype as unknown as { toJSON?: (this: bigint) => string };
 bigintProto.toJSON ??= function (this: bigint) {

@@ -293,7 +293,7 @@ export class MarketDataPublisher {
       const levels = (side: Map<number, number>) =>
         [...side].map(([p, q]) => [stepsToDecimal(p, m.tick), stepsToDecimal(q, m.lot)]);
       send(
-        this.keys.depth(market),
+        this.channelsOf(market).depth,
         JSON.stringify({
           e: 'depth',
           market,

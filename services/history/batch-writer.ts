@@ -48,7 +48,7 @@ interface WireParty {
   fee: string;
   feeAsset: string;
 }
-export type Wire = EncodedEvent & Record<string, unknown>;
+export type Wire = EncodedEvent;
 
 interface OrderRow {
   accepted: boolean;
@@ -145,7 +145,7 @@ const UNUSED_EVENTS =
 export function decodeUsedEvents(text: string): Wire[] {
   const all = JSON.parse(text.replace(UNUSED_EVENTS, '0')) as unknown[];
   const used: Wire[] = [];
-  for (const e of all) if (e !== 0) used.push(decodeEvent(e) as Wire);
+  for (const e of all) if (e !== 0) used.push(decodeEvent(e));
   return used;
 }
 
