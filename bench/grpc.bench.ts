@@ -24,6 +24,7 @@ import {
   startEngineProcess,
   stopEngineProcess,
 } from './support/engine-process';
+import { sendInBatches } from './support/batched-entry';
 import { processCpuSeconds } from './support/cpu-usage';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
@@ -122,23 +123,11 @@ async function batched(
   inFlight: number,
   report = true,
 ) {
-  const latencies: number[] = [];
-  let next = 0;
   const cpuStart = engineCpu();
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < orders.length) {
-        const slice = orders.slice(next, next + batch);
-        next += batch;
-        const t = performance.now();
-        await api.placeOrders({ orders: slice });
-        const ms = performance.now() - t;
-        for (let i = 0; i < slice.length; i++) latencies.push(ms);
-      }
-    }),
-  );
-  return summary('batched', orders.length, performance.now() - start, latencies, cpuStart, report);
+  const { ms, calls } = await sendInBatches(api, orders, batch, inFlight);
+  // Every order of a call waited as long as its call.
+  const latencies = calls.flatMap((c) => Array<number>(c.orders).fill(c.ms));
+  return summary('batched', orders.length, ms, latencies, cpuStart, report);
 }
 
 async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: number) {

@@ -7,6 +7,7 @@
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../../gen/exchange/v1/common';
 import type { PlaceOrderRequest } from '../../gen/exchange/v1/engine';
 import type { EngineApi } from '../../test/support/engine-client';
+import { sendInBatches } from '../support/batched-entry';
 import { percentile } from '../support/latency';
 
 /** Two funded users, created through gRPC. */
@@ -60,24 +61,10 @@ export async function batchedEntry(
   batch: number,
   inFlight: number,
 ): Promise<GrpcRun> {
-  const latencies: number[] = [];
-  let next = 0;
-  let rejected = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < orders.length) {
-        const slice = orders.slice(next, next + batch);
-        next += batch;
-        const t = performance.now();
-        const res = await api.placeOrders({ orders: slice });
-        const ms = performance.now() - t;
-        for (const r of res.results) if (r.result?.$case !== 'placed') rejected++;
-        latencies.push(ms);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
+  const { ms, calls } = await sendInBatches(api, orders, batch, inFlight);
+  const latencies = calls.map((c) => c.ms);
+  const rejected = calls.reduce((n, c) => n + c.rejected, 0);
+  const seconds = ms / 1000;
   latencies.sort((a, b) => a - b);
   return {
     ordersPerSec: Math.round(orders.length / seconds),
