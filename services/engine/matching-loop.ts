@@ -19,7 +19,8 @@ import {
   toSnapshot,
   type CommandBody,
 } from './core';
-import { decodeCommands, encodeEvents, EVENTS_FORMAT, streamIdTime } from './codec';
+import { decodeCommands, EVENTS_FORMAT, streamIdTime } from './codec';
+import { EventsWriter } from './events-writer';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import type { SnapshotStore } from './snapshot-store';
@@ -66,6 +67,7 @@ export class MatchingLoop {
   private running: Promise<void> | null = null;
   /** Recently closed orders, so GetOrder still answers for them until History has them. */
   private readonly recentClosed = new BoundedMap<number, OrderView>(RECENT_CLOSED);
+  private readonly eventsWriter = new EventsWriter();
 
   constructor(
     private readonly redis: RedisManager,
@@ -220,7 +222,7 @@ export class MatchingLoop {
         'last',
         String(fresh[fresh.length - 1].seq),
         'e',
-        encodeEvents(fresh),
+        this.eventsWriter.encode(fresh),
       );
     }
     if (live) this.publisher.publish(events, pipe);
