@@ -39,13 +39,10 @@ export async function startHistory(
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    persister = await Persister.create(
-      db,
-      config.REDIS_URL,
-      redisKeys(config.REDIS_PREFIX),
-      log,
-      persisterOptions,
-    );
+    persister = await Persister.create(db, config.REDIS_URL, redisKeys(config.REDIS_PREFIX), log, {
+      lingerMs: config.HISTORY_LINGER_MS,
+      ...persisterOptions,
+    });
     persister.start();
 
     const grpcServer = await serveGrpc({

@@ -46,6 +46,8 @@ export const historyConfigSchema = z.object({
   ...shared,
   HISTORY_HOST: z.string().default('0.0.0.0'),
   HISTORY_PORT: port.default(50052),
+  /** Group commit: how long the persister lets a short read fill up (0: off). */
+  HISTORY_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
 });
 
 export type HistoryConfig = z.infer<typeof historyConfigSchema>;

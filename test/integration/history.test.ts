@@ -588,6 +588,40 @@ describe('events stream format', () => {
   });
 });
 
+describe('group commit', () => {
+  it('writes entries that arrive while it lingers in the transaction of the first', async () => {
+    const iso = isolate('history_linger');
+    let commits = 0;
+    const history = await startHistory(historyConfig(iso), log, {
+      lingerMs: 1500,
+      beforeCommit: () => void commits++,
+    });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const key = redisKeys(iso.prefix).events;
+      const entry = (seq: number) =>
+        redis.xadd(key, '*', 'v', '2', 'first', String(seq), 'last', String(seq), 'e', '[]');
+      await entry(1);
+      // Well inside the linger of the read that took entry 1.
+      await new Promise((r) => setTimeout(r, 100));
+      await entry(2);
+      await entry(3);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const lag = await history.persister.lag();
+        if (lag.caughtUp && lag.persistedSeq === 3) break;
+        if (Date.now() > deadline) throw new Error(`not caught up: ${JSON.stringify(lag)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(commits).toBe(1);
+    } finally {
+      redis.disconnect();
+      await history.stop();
+      await iso.cleanup();
+    }
+  });
+});
+
 describe('exactly once', () => {
   it('writes nothing twice when the same events are delivered again', async () => {
     const s = await startStack('history_dup');
