@@ -57,6 +57,8 @@ export async function startE2eStack(): Promise<E2eStack> {
       name: 'history',
       script: 'services/history/main.ts',
       env: { ...env, HISTORY_HOST: '127.0.0.1', HISTORY_PORT: '0' },
+      // BENCH_HISTORY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles History.
+      nodeArgs: nodeArgsFrom('BENCH_HISTORY_NODE_ARGS'),
       readyFromLog: portFromLog('history serving'),
     });
     started.push(history);
