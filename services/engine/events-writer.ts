@@ -13,7 +13,6 @@ const COMMA = 0x2c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 const ZERO = 0x30;
-const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
 /**
@@ -263,9 +262,11 @@ export class EventsWriter {
 
   /** An amount as a quoted decimal string of minor units. */
   private amount(x: bigint): void {
-    if (x >= 0n && x <= MAX_SAFE_BIGINT) {
+    // Number() rounds a bigint past 2^53 to at least 2^53: below that it is exact.
+    const n = Number(x);
+    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) {
       this.buf[this.pos++] = QUOTE;
-      this.number(Number(x));
+      this.number(n);
       this.buf[this.pos++] = QUOTE;
     } else {
       this.string(x.toString());
