@@ -31,14 +31,30 @@ export class EventsWriter {
 
   /** The events as one JSON array, byte for byte what `encodeEvents` gives, in a new buffer. */
   encode(events: readonly ExchangeEvent[]): Buffer {
+    this.begin();
+    for (let i = 0; i < events.length; i++) this.add(events[i]);
+    return this.finish();
+  }
+
+  /** Events added since `begin`. */
+  count = 0;
+
+  /** Starts an array that `add` appends to (the matching loop adds each event as it comes). */
+  begin(): void {
     this.pos = 0;
+    this.count = 0;
     this.ensure(2);
     this.buf[this.pos++] = OPEN;
-    for (let i = 0; i < events.length; i++) {
-      this.ensure(EVENT_ROOM);
-      if (i > 0) this.buf[this.pos++] = COMMA;
-      this.event(events[i]);
-    }
+  }
+
+  add(e: ExchangeEvent): void {
+    this.ensure(EVENT_ROOM);
+    if (this.count++ > 0) this.buf[this.pos++] = COMMA;
+    this.event(e);
+  }
+
+  /** The array since `begin`, closed, in a new buffer (the last one may still be in flight). */
+  finish(): Buffer {
     this.ensure(1);
     this.buf[this.pos++] = CLOSE;
     const out = Buffer.allocUnsafe(this.pos);

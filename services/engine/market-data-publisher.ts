@@ -168,30 +168,47 @@ export class MarketDataPublisher {
 
   /** Queues the messages for one batch of events on `pipe` (the caller executes it). */
   publish(events: readonly ExchangeEvent[], pipe: ChainableCommander): void {
-    // One message per channel per batch: a JSON array of that channel's updates, in order.
-    const out = new Map<string, string[]>();
-    const listening = this.listening;
-    const wanted = (channel: string) => listening === null || listening.has(channel);
-    const send = (channel: string, json: string) => {
-      const list = out.get(channel);
-      if (list === undefined) out.set(channel, [json]);
-      else list.push(json);
-    };
-    const depth = new Map<
-      string,
-      {
-        first: number;
-        last: number;
-        ts: number;
-        bids: Map<number, number>;
-        asks: Map<number, number>;
-      }
-    >();
-    const traded = new Map<string, number>();
+    this.add(events);
+    this.flush(pipe);
+  }
+
+  // The batch being gathered: one message per channel per batch, a JSON array of that channel's
+  // updates in order; depth merged per market; the markets that traded, for their tickers.
+  private readonly out = new Map<string, string[]>();
+  private readonly depth = new Map<
+    string,
+    {
+      first: number;
+      last: number;
+      ts: number;
+      bids: Map<number, number>;
+      asks: Map<number, number>;
+    }
+  >();
+  private readonly traded = new Map<string, number>();
+
+  private send(channel: string, json: string): void {
+    const list = this.out.get(channel);
+    if (list === undefined) this.out.set(channel, [json]);
+    else list.push(json);
+  }
+
+  private wanted(channel: string): boolean {
+    return this.listening === null || this.listening.has(channel);
+  }
+
+  /**
+   * Gathers the market data of one command's events into the batch that `flush` sends. The
+   * matching loop adds each command's events as it applies it, so they need not live until the
+   * batch ends.
+   */
+  add(events: readonly ExchangeEvent[]): void {
+    const depth = this.depth;
+    const traded = this.traded;
     for (const e of events) {
       switch (e.type) {
         case 'depth': {
-          if (!wanted(this.channelsOf(e.market).depth)) break;
+          if (!this.wanted(this.channelsOf(e.market).depth)) break;
           let d = depth.get(e.market);
           if (d === undefined) {
             d = { first: e.updateId, last: e.updateId, ts: e.ts, bids: new Map(), asks: new Map() };
@@ -208,14 +225,14 @@ export class MarketDataPublisher {
           this.ticker(e.market).add(e.ts, e.price, e.quantity, e.quoteAmount);
           traded.set(e.market, e.ts);
           const tradeChannel = this.channelsOf(e.market).trades;
-          const wantTrade = wanted(tradeChannel);
+          const wantTrade = this.wanted(tradeChannel);
           if (!wantTrade && !this.wantedUser(e.maker.userId) && !this.wantedUser(e.taker.userId))
             break;
           const price = stepsToDecimal(e.price, m.tick);
           const quantity = stepsToDecimal(e.quantity, m.lot);
           const quoteQuantity = formatScaled(e.quoteAmount, m.quote.decimals);
           if (wantTrade) {
-            send(
+            this.send(
               tradeChannel,
               JSON.stringify({
                 e: 'trade',
@@ -236,7 +253,7 @@ export class MarketDataPublisher {
             if (!this.wantedUser(party.userId)) continue;
             const feeDecimals =
               party.feeAsset === m.base.symbol ? m.base.decimals : m.quote.decimals;
-            send(
+            this.send(
               this.userChannel(party.userId),
               JSON.stringify({
                 e: 'fill',
@@ -258,7 +275,7 @@ export class MarketDataPublisher {
         }
         case 'order':
           if (!this.wantedUser(e.order.userId)) break;
-          send(
+          this.send(
             this.userChannel(e.order.userId),
             JSON.stringify({
               e: 'order',
@@ -272,7 +289,7 @@ export class MarketDataPublisher {
         case 'balance': {
           if (!this.wantedUser(e.userId)) break;
           const decimals = this.decimals(e.asset);
-          send(
+          this.send(
             this.userChannel(e.userId),
             JSON.stringify({
               e: 'balance',
@@ -288,11 +305,16 @@ export class MarketDataPublisher {
           break;
       }
     }
-    for (const [market, d] of depth) {
+  }
+
+  /** Sends the batch gathered since the last flush, on `pipe`. */
+  flush(pipe: ChainableCommander): void {
+    const out = this.out;
+    for (const [market, d] of this.depth) {
       const m = this.core.market(market);
       const levels = (side: Map<number, number>) =>
         [...side].map(([p, q]) => [stepsToDecimal(p, m.tick), stepsToDecimal(q, m.lot)]);
-      send(
+      this.send(
         this.channelsOf(market).depth,
         JSON.stringify({
           e: 'depth',
@@ -305,12 +327,15 @@ export class MarketDataPublisher {
         }),
       );
     }
-    for (const [market, ts] of traded) {
-      if (!wanted(this.keys.ticker(market))) continue;
+    for (const [market, ts] of this.traded) {
+      if (!this.wanted(this.keys.ticker(market))) continue;
       const json = this.tickerJson(market, ts);
-      if (json !== undefined) send(this.keys.ticker(market), JSON.stringify(json));
+      if (json !== undefined) this.send(this.keys.ticker(market), JSON.stringify(json));
     }
     for (const [channel, messages] of out) pipe.publish(channel, `[${messages.join(',')}]`);
+    out.clear();
+    this.depth.clear();
+    this.traded.clear();
   }
 
   /** The 24h ticker of a market as of `now` (undefined before its first trade since start). */

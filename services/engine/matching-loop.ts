@@ -48,6 +48,9 @@ export interface RecoveryReport {
 }
 
 /** How many closed orders stay answerable by GetOrder. */
+/** What a caller's result carries instead of the command's events (shared; never written to). */
+const NO_EVENTS: ExchangeEvent[] = [];
+
 const RECENT_CLOSED = 100_000;
 
 export class MatchingLoop {
@@ -179,13 +182,21 @@ export class MatchingLoop {
     live: boolean,
   ): Promise<number> {
     const core = this.core;
-    const events: ExchangeEvent[] = [];
+    const writer = this.eventsWriter;
+    const publisher = this.publisher;
+    const recentClosed = this.recentClosed;
+    // Each command's events are written, published and noted as they come, and its caller gets
+    // only the reply: nothing of the events lives on to the end of the batch (what is still
+    // alive when the young generation is collected is what a scavenge costs).
+    writer.begin();
+    const written = this.lastWrittenEventSeq;
+    let firstSeq = 0;
+    let lastSeq = 0;
     let applied = 0;
     for (const entry of entries) {
       const first = live ? this.journal.firstRequestOf(entry.fields.r) : -1;
       const commands = decodeCommands(entry.fields.c ?? '[]');
       const ts = streamIdTime(entry.id);
-      const written = this.lastWrittenEventSeq;
       for (let i = 0; i < commands.length; i++) {
         // The decoded command is ours: give it its seq and time in place.
         const command = commands[i] as CommandBody & { seq: number; ts: number };
@@ -193,40 +204,57 @@ export class MatchingLoop {
         command.ts = ts;
         const outcome = core.apply(command);
         const produced = outcome.events;
+        for (const e of produced) {
+          if (
+            e.type === 'order' &&
+            (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
+          ) {
+            recentClosed.set(e.order.orderId, e.order);
+          }
+        }
         // A replay skips the events that are already in the events stream.
         if (produced.length > 0 && produced[produced.length - 1].seq > written) {
-          for (const e of produced) events.push(e);
+          for (const e of produced) {
+            if (e.seq <= written) continue;
+            writer.add(e);
+            if (firstSeq === 0) firstSeq = e.seq;
+            lastSeq = e.seq;
+          }
+          if (live) publisher.add(produced);
         }
-        if (first >= 0) this.journal.settle(first + i, outcome);
+        if (first >= 0) {
+          this.journal.settle(first + i, {
+            events: NO_EVENTS,
+            error: outcome.error,
+            reply: outcome.reply,
+          });
+        }
         applied++;
       }
       this.lastStreamId = entry.id;
     }
     this.sinceSnapshot += applied;
+    const encoded = writer.count > 0 ? writer.finish() : null;
 
     // One write at a time, in order, each overlapping the next read of the journal.
     await this.writing;
     const pipe = this.redis.pipeline();
-    const fresh =
-      events.length > 0 && events[0].seq <= this.lastWrittenEventSeq
-        ? events.filter((e) => e.seq > this.lastWrittenEventSeq)
-        : events;
-    if (fresh.length > 0) {
+    if (encoded !== null) {
       pipe.xadd(
         this.keys.events,
         '*',
         'v',
         EVENTS_FORMAT,
         'first',
-        String(fresh[0].seq),
+        String(firstSeq),
         'last',
-        String(fresh[fresh.length - 1].seq),
+        String(lastSeq),
         'e',
-        this.eventsWriter.encode(fresh),
+        encoded,
       );
+      this.lastWrittenEventSeq = lastSeq;
     }
-    if (live) this.publisher.publish(events, pipe);
-    if (fresh.length > 0) this.lastWrittenEventSeq = fresh[fresh.length - 1].seq;
+    if (live) publisher.flush(pipe);
     const write = pipe.exec().then((results) => {
       for (const [err] of results ?? []) if (err) throw err;
     });
@@ -234,15 +262,6 @@ export class MatchingLoop {
     write.catch(() => undefined);
     if (live) this.writing = write;
     else await write;
-
-    for (const e of events) {
-      if (
-        e.type === 'order' &&
-        (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
-      ) {
-        this.recentClosed.set(e.order.orderId, e.order);
-      }
-    }
     return applied;
   }
 
