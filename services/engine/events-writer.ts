@@ -4,6 +4,12 @@
  * strings of amounts and the text first. Writing the stream was the largest single cost of the
  * engine per order, and most of what it allocated; here a batch of events costs one buffer,
  * outside the JS heap, which ioredis writes to the socket as it is.
+ *
+ * The writing functions take the buffer and a position and return the position after what they
+ * wrote, so the position lives in a register rather than in an object field written back at
+ * every byte. They do not check for room: an event is written after making room for a usual one,
+ * and if the position it ends at is past the buffer (writes past the end of a typed array are
+ * dropped), the buffer grows and the event is written again.
  */
 import type { ExchangeEvent, OrderView } from './core';
 
@@ -15,18 +21,26 @@ const CLOSE = 0x5d;
 const ZERO = 0x30;
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
-/**
- * Room for one event's fixed part: tags, punctuation, numbers and amounts. Whatever writes text of
- * its own length (strings, levels, raw text) makes sure this much is still left after it.
- */
-const EVENT_ROOM = 512;
+/** Room made before each event: far more than any event of ours takes. */
+const EVENT_ROOM = 2048;
+
+const TAG_BALANCE = Buffer.from('["b",');
+const TAG_DEPTH = Buffer.from('["d",');
+const TAG_TRADE = Buffer.from('["t",');
+const TAG_ORDER = Buffer.from('["o",');
+const TAG_ACCEPTED = Buffer.from('["a",');
+const NULL = Buffer.from('null');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
 
 export class EventsWriter {
   private buf: Buffer;
   private pos = 0;
+  /** Events added since `begin`. */
+  count = 0;
 
   constructor(initialBytes = 1 << 20) {
-    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+    this.buf = Buffer.allocUnsafeSlow(Math.max(initialBytes, 2));
   }
 
   /** The events as one JSON array, byte for byte what `encodeEvents` gives, in a new buffer. */
@@ -36,21 +50,28 @@ export class EventsWriter {
     return this.finish();
   }
 
-  /** Events added since `begin`. */
-  count = 0;
-
   /** Starts an array that `add` appends to (the matching loop adds each event as it comes). */
   begin(): void {
-    this.pos = 0;
+    this.buf[0] = OPEN;
+    this.pos = 1;
     this.count = 0;
-    this.ensure(2);
-    this.buf[this.pos++] = OPEN;
   }
 
   add(e: ExchangeEvent): void {
-    this.ensure(EVENT_ROOM);
-    if (this.count++ > 0) this.buf[this.pos++] = COMMA;
-    this.event(e);
+    for (;;) {
+      this.ensure(EVENT_ROOM);
+      const b = this.buf;
+      let p = this.pos;
+      if (this.count > 0) b[p++] = COMMA;
+      const end = write(b, p, e);
+      if (end <= b.length) {
+        this.pos = end;
+        this.count++;
+        return;
+      }
+      // It did not fit: grow, and write it again.
+      this.ensure(end - this.pos + EVENT_ROOM);
+    }
   }
 
   /** The array since `begin`, closed, in a new buffer (the last one may still be in flight). */
@@ -62,277 +83,291 @@ export class EventsWriter {
     return out;
   }
 
-  private event(e: ExchangeEvent): void {
-    switch (e.type) {
-      case 'balance':
-        this.ascii('["b",');
-        this.head(e.seq, e.ts);
-        this.string(e.userId);
-        this.comma();
-        this.string(e.asset);
-        this.comma();
-        this.amount(e.available);
-        this.comma();
-        this.amount(e.locked);
-        this.close();
-        return;
-      case 'depth':
-        this.ascii('["d",');
-        this.head(e.seq, e.ts);
-        this.string(e.market);
-        this.comma();
-        this.number(e.updateId);
-        this.comma();
-        this.levels(e.bids);
-        this.comma();
-        this.levels(e.asks);
-        this.close();
-        return;
-      case 'trade': {
-        const m = e.maker;
-        const t = e.taker;
-        this.ascii('["t",');
-        this.head(e.seq, e.ts);
-        this.string(e.market);
-        this.comma();
-        this.number(e.tradeId);
-        this.comma();
-        this.number(e.price);
-        this.comma();
-        this.number(e.quantity);
-        this.comma();
-        this.amount(e.quoteAmount);
-        this.comma();
-        this.string(e.takerSide);
-        this.comma();
-        this.number(m.orderId);
-        this.comma();
-        this.string(m.userId);
-        this.comma();
-        this.amount(m.fee);
-        this.comma();
-        this.string(m.feeAsset);
-        this.comma();
-        this.number(t.orderId);
-        this.comma();
-        this.string(t.userId);
-        this.comma();
-        this.amount(t.fee);
-        this.comma();
-        this.string(t.feeAsset);
-        this.close();
-        return;
-      }
-      case 'order':
-        if (e.kind === 'accepted') this.accepted(e.seq, e.ts, e.reason, e.order);
-        else this.orderChange(e.seq, e.ts, e.kind, e.reason, e.order);
-        return;
-      default:
-        // The rare kinds are objects, written as JSON.stringify writes them.
-        this.raw(JSON.stringify(e));
-    }
-  }
-
-  private orderChange(
-    seq: number,
-    ts: number,
-    kind: string,
-    reason: string | null,
-    o: OrderView,
-  ): void {
-    this.ascii('["o",');
-    this.head(seq, ts);
-    this.string(kind);
-    this.comma();
-    this.nullableString(reason);
-    this.comma();
-    this.number(o.orderId);
-    this.comma();
-    this.string(o.userId);
-    this.comma();
-    this.string(o.market);
-    this.comma();
-    this.string(o.status);
-    this.comma();
-    this.number(o.quantity);
-    this.comma();
-    this.number(o.filledQuantity);
-    this.comma();
-    this.amount(o.filledQuoteAmount);
-    this.comma();
-    this.amount(o.locked);
-    this.comma();
-    this.number(o.updatedAt);
-    this.close();
-  }
-
-  private accepted(seq: number, ts: number, reason: string | null, o: OrderView): void {
-    this.ascii('["a",');
-    this.head(seq, ts);
-    this.nullableString(reason);
-    this.comma();
-    this.number(o.orderId);
-    this.comma();
-    this.nullableString(o.clientOrderId);
-    this.comma();
-    this.string(o.userId);
-    this.comma();
-    this.string(o.market);
-    this.comma();
-    this.string(o.side);
-    this.comma();
-    this.string(o.type);
-    this.comma();
-    this.string(o.timeInForce);
-    this.comma();
-    this.ascii(o.postOnly ? 'true' : 'false');
-    this.comma();
-    this.string(o.selfTradePrevention);
-    this.comma();
-    this.number(o.price);
-    this.comma();
-    this.number(o.quantity);
-    this.comma();
-    this.amount(o.quoteAmount);
-    this.comma();
-    this.number(o.filledQuantity);
-    this.comma();
-    this.amount(o.filledQuoteAmount);
-    this.comma();
-    this.string(o.status);
-    this.comma();
-    this.amount(o.locked);
-    this.comma();
-    this.number(o.createdAt);
-    this.comma();
-    this.number(o.updatedAt);
-    this.close();
-  }
-
-  /** `seq,ts,` */
-  private head(seq: number, ts: number): void {
-    this.number(seq);
-    this.comma();
-    this.number(ts);
-    this.comma();
-  }
-
-  private levels(levels: readonly (readonly [number, number])[]): void {
-    this.ensure(2 + levels.length * 40 + EVENT_ROOM);
-    const buf = this.buf;
-    buf[this.pos++] = OPEN;
-    for (let i = 0; i < levels.length; i++) {
-      if (i > 0) buf[this.pos++] = COMMA;
-      buf[this.pos++] = OPEN;
-      this.number(levels[i][0]);
-      buf[this.pos++] = COMMA;
-      this.number(levels[i][1]);
-      buf[this.pos++] = CLOSE;
-    }
-    buf[this.pos++] = CLOSE;
-  }
-
-  private comma(): void {
-    this.buf[this.pos++] = COMMA;
-  }
-
-  private close(): void {
-    this.buf[this.pos++] = CLOSE;
-  }
-
-  /** A number as JSON writes it; non-negative safe integers (all of ours) digit by digit. */
-  private number(n: number): void {
-    if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
-      this.small(n);
-    } else if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
-      // Times in milliseconds and the like: the high part, then the low 8 digits padded.
-      const high = Math.floor(n / 1e8);
-      this.small(high);
-      let low = n - high * 1e8;
-      const buf = this.buf;
-      const end = this.pos + 8;
-      for (let p = end - 1; p >= this.pos; p--) {
-        const q = (low / 10) | 0;
-        buf[p] = ZERO + (low - q * 10);
-        low = q;
-      }
-      this.pos = end;
-    } else {
-      this.raw(JSON.stringify(n));
-    }
-  }
-
-  /** A non-negative integer below 2^31. */
-  private small(n: number): void {
-    let digits = 1;
-    while (digits < 10 && n >= POWERS_OF_TEN[digits]) digits++;
-    const buf = this.buf;
-    let p = this.pos + digits;
-    this.pos = p;
-    do {
-      const q = (n / 10) | 0;
-      buf[--p] = ZERO + (n - q * 10);
-      n = q;
-    } while (n > 0);
-  }
-
-  /** An amount as a quoted decimal string of minor units. */
-  private amount(x: bigint): void {
-    // Number() rounds a bigint past 2^53 to at least 2^53: below that it is exact.
-    const n = Number(x);
-    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) {
-      this.buf[this.pos++] = QUOTE;
-      this.number(n);
-      this.buf[this.pos++] = QUOTE;
-    } else {
-      this.string(x.toString());
-    }
-  }
-
-  private nullableString(s: string | null): void {
-    if (s === null) this.ascii('null');
-    else this.string(s);
-  }
-
-  /** A JSON string; plain printable ASCII byte by byte, anything else through JSON.stringify. */
-  private string(s: string): void {
-    const n = s.length;
-    this.ensure(n + 2 + EVENT_ROOM);
-    const buf = this.buf;
-    const start = this.pos;
-    let p = start;
-    buf[p++] = QUOTE;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
-        this.pos = start;
-        this.raw(JSON.stringify(s));
-        return;
-      }
-      buf[p++] = c;
-    }
-    buf[p++] = QUOTE;
-    this.pos = p;
-  }
-
-  /** ASCII text known to need no escaping (punctuation, literals). */
-  private ascii(s: string): void {
-    const buf = this.buf;
-    for (let i = 0; i < s.length; i++) buf[this.pos++] = s.charCodeAt(i);
-  }
-
-  /** Any text, UTF-8. */
-  private raw(s: string): void {
-    this.ensure(Buffer.byteLength(s) + EVENT_ROOM);
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-  }
-
+  /** At least `bytes` free after the position. */
   private ensure(bytes: number): void {
-    if (this.pos + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + bytes) size *= 2;
-    const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
+    if (this.pos + bytes > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < this.pos + bytes) size *= 2;
+      const next = Buffer.allocUnsafeSlow(size);
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
   }
+}
+
+// Each writer below takes the buffer and the position and returns the position after what it
+// wrote, or would have written: past the end of the buffer when it did not fit.
+
+type Event<T extends ExchangeEvent['type']> = Extract<ExchangeEvent, { type: T }>;
+
+function write(b: Buffer, p: number, e: ExchangeEvent): number {
+  switch (e.type) {
+    case 'balance':
+      return balance(b, p, e);
+    case 'depth':
+      return depth(b, p, e);
+    case 'trade':
+      return trade(b, p, e);
+    case 'order':
+      return e.kind === 'accepted'
+        ? accepted(b, p, e.seq, e.ts, e.reason, e.order)
+        : orderChange(b, p, e.seq, e.ts, e.kind, e.reason, e.order);
+    default:
+      // The rare kinds are objects, written as JSON.stringify writes them.
+      return text(b, p, JSON.stringify(e));
+  }
+}
+
+/** Any text, UTF-8. */
+function text(b: Buffer, p: number, s: string): number {
+  const end = p + Buffer.byteLength(s);
+  if (end <= b.length) b.write(s, p, 'utf8');
+  return end;
+}
+
+function balance(b: Buffer, p: number, e: Event<'balance'>): number {
+  p = bytes(b, p, TAG_BALANCE);
+  p = num(b, p, e.seq);
+  b[p++] = COMMA;
+  p = num(b, p, e.ts);
+  b[p++] = COMMA;
+  p = str(b, p, e.userId);
+  b[p++] = COMMA;
+  p = str(b, p, e.asset);
+  b[p++] = COMMA;
+  p = amount(b, p, e.available);
+  b[p++] = COMMA;
+  p = amount(b, p, e.locked);
+  b[p++] = CLOSE;
+  return p;
+}
+
+function depth(b: Buffer, p: number, e: Event<'depth'>): number {
+  p = bytes(b, p, TAG_DEPTH);
+  p = num(b, p, e.seq);
+  b[p++] = COMMA;
+  p = num(b, p, e.ts);
+  b[p++] = COMMA;
+  p = str(b, p, e.market);
+  b[p++] = COMMA;
+  p = num(b, p, e.updateId);
+  b[p++] = COMMA;
+  p = levels(b, p, e.bids);
+  b[p++] = COMMA;
+  p = levels(b, p, e.asks);
+  b[p++] = CLOSE;
+  return p;
+}
+
+function levels(b: Buffer, p: number, list: readonly (readonly [number, number])[]): number {
+  b[p++] = OPEN;
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) b[p++] = COMMA;
+    b[p++] = OPEN;
+    p = num(b, p, list[i][0]);
+    b[p++] = COMMA;
+    p = num(b, p, list[i][1]);
+    b[p++] = CLOSE;
+  }
+  b[p++] = CLOSE;
+  return p;
+}
+
+function trade(b: Buffer, p: number, e: Event<'trade'>): number {
+  const m = e.maker;
+  const t = e.taker;
+  p = bytes(b, p, TAG_TRADE);
+  p = num(b, p, e.seq);
+  b[p++] = COMMA;
+  p = num(b, p, e.ts);
+  b[p++] = COMMA;
+  p = str(b, p, e.market);
+  b[p++] = COMMA;
+  p = num(b, p, e.tradeId);
+  b[p++] = COMMA;
+  p = num(b, p, e.price);
+  b[p++] = COMMA;
+  p = num(b, p, e.quantity);
+  b[p++] = COMMA;
+  p = amount(b, p, e.quoteAmount);
+  b[p++] = COMMA;
+  p = str(b, p, e.takerSide);
+  b[p++] = COMMA;
+  p = num(b, p, m.orderId);
+  b[p++] = COMMA;
+  p = str(b, p, m.userId);
+  b[p++] = COMMA;
+  p = amount(b, p, m.fee);
+  b[p++] = COMMA;
+  p = str(b, p, m.feeAsset);
+  b[p++] = COMMA;
+  p = num(b, p, t.orderId);
+  b[p++] = COMMA;
+  p = str(b, p, t.userId);
+  b[p++] = COMMA;
+  p = amount(b, p, t.fee);
+  b[p++] = COMMA;
+  p = str(b, p, t.feeAsset);
+  b[p++] = CLOSE;
+  return p;
+}
+
+function orderChange(
+  b: Buffer,
+  p: number,
+  seq: number,
+  ts: number,
+  kind: string,
+  reason: string | null,
+  o: OrderView,
+): number {
+  p = bytes(b, p, TAG_ORDER);
+  p = num(b, p, seq);
+  b[p++] = COMMA;
+  p = num(b, p, ts);
+  b[p++] = COMMA;
+  p = str(b, p, kind);
+  b[p++] = COMMA;
+  p = reason === null ? bytes(b, p, NULL) : str(b, p, reason);
+  b[p++] = COMMA;
+  p = num(b, p, o.orderId);
+  b[p++] = COMMA;
+  p = str(b, p, o.userId);
+  b[p++] = COMMA;
+  p = str(b, p, o.market);
+  b[p++] = COMMA;
+  p = str(b, p, o.status);
+  b[p++] = COMMA;
+  p = num(b, p, o.quantity);
+  b[p++] = COMMA;
+  p = num(b, p, o.filledQuantity);
+  b[p++] = COMMA;
+  p = amount(b, p, o.filledQuoteAmount);
+  b[p++] = COMMA;
+  p = amount(b, p, o.locked);
+  b[p++] = COMMA;
+  p = num(b, p, o.updatedAt);
+  b[p++] = CLOSE;
+  return p;
+}
+
+function accepted(
+  b: Buffer,
+  p: number,
+  seq: number,
+  ts: number,
+  reason: string | null,
+  o: OrderView,
+): number {
+  p = bytes(b, p, TAG_ACCEPTED);
+  p = num(b, p, seq);
+  b[p++] = COMMA;
+  p = num(b, p, ts);
+  b[p++] = COMMA;
+  p = reason === null ? bytes(b, p, NULL) : str(b, p, reason);
+  b[p++] = COMMA;
+  p = num(b, p, o.orderId);
+  b[p++] = COMMA;
+  p = o.clientOrderId === null ? bytes(b, p, NULL) : str(b, p, o.clientOrderId);
+  b[p++] = COMMA;
+  p = str(b, p, o.userId);
+  b[p++] = COMMA;
+  p = str(b, p, o.market);
+  b[p++] = COMMA;
+  p = str(b, p, o.side);
+  b[p++] = COMMA;
+  p = str(b, p, o.type);
+  b[p++] = COMMA;
+  p = str(b, p, o.timeInForce);
+  b[p++] = COMMA;
+  p = bytes(b, p, o.postOnly ? TRUE : FALSE);
+  b[p++] = COMMA;
+  p = str(b, p, o.selfTradePrevention);
+  b[p++] = COMMA;
+  p = num(b, p, o.price);
+  b[p++] = COMMA;
+  p = num(b, p, o.quantity);
+  b[p++] = COMMA;
+  p = amount(b, p, o.quoteAmount);
+  b[p++] = COMMA;
+  p = num(b, p, o.filledQuantity);
+  b[p++] = COMMA;
+  p = amount(b, p, o.filledQuoteAmount);
+  b[p++] = COMMA;
+  p = str(b, p, o.status);
+  b[p++] = COMMA;
+  p = amount(b, p, o.locked);
+  b[p++] = COMMA;
+  p = num(b, p, o.createdAt);
+  b[p++] = COMMA;
+  p = num(b, p, o.updatedAt);
+  b[p++] = CLOSE;
+  return p;
+}
+
+function bytes(b: Buffer, p: number, src: Buffer): number {
+  for (let i = 0; i < src.length; i++) b[p++] = src[i];
+  return p;
+}
+
+/** A number as JSON writes it; non-negative safe integers (all of ours) digit by digit. */
+function num(b: Buffer, p: number, n: number): number {
+  if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) return small(b, p, n);
+  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
+    // Times in milliseconds and the like: the high part, then the low 8 digits padded.
+    const high = Math.floor(n / 1e8);
+    p = small(b, p, high);
+    let low = n - high * 1e8;
+    const end = p + 8;
+    for (let i = end - 1; i >= p; i--) {
+      const q = (low / 10) | 0;
+      b[i] = ZERO + (low - q * 10);
+      low = q;
+    }
+    return end;
+  }
+  return text(b, p, JSON.stringify(n));
+}
+
+/** A non-negative integer below 2^31. */
+function small(b: Buffer, p: number, n: number): number {
+  let digits = 1;
+  while (digits < 10 && n >= POWERS_OF_TEN[digits]) digits++;
+  const end = p + digits;
+  let i = end;
+  do {
+    const q = (n / 10) | 0;
+    b[--i] = ZERO + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  return end;
+}
+
+/** An amount as a quoted decimal string of minor units. */
+function amount(b: Buffer, p: number, x: bigint): number {
+  // Number() rounds a bigint past 2^53 to at least 2^53: below that it is exact.
+  const n = Number(x);
+  if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) {
+    b[p++] = QUOTE;
+    p = num(b, p, n);
+    b[p++] = QUOTE;
+    return p;
+  }
+  // Past 2^53 (ETH in wei, say).
+  return str(b, p, x.toString());
+}
+
+/** A JSON string; plain printable ASCII byte by byte, anything else through JSON.stringify. */
+function str(b: Buffer, p: number, s: string): number {
+  const start = p;
+  b[p++] = QUOTE;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) {
+      return text(b, start, JSON.stringify(s));
+    }
+    b[p++] = c;
+  }
+  b[p++] = QUOTE;
+  return p;
 }

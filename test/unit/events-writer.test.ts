@@ -108,6 +108,24 @@ describe('EventsWriter', () => {
     }
   });
 
+  test('writes an event larger than the room it made, after growing', () => {
+    const writer = new EventsWriter(64);
+    const levels = Array.from({ length: 3000 }, (_, i): [number, number] => [
+      1_000_000 + i,
+      2 ** 40 + i,
+    ]);
+    const wide: ExchangeEvent = {
+      type: 'depth',
+      seq: 5,
+      ts: 1_700_000_000_000,
+      market: 'SOL_USDC',
+      updateId: 77,
+      bids: levels,
+      asks: levels.slice(0, 10),
+    };
+    expectSameBytes(writer, [accepted({}), wide, accepted({ orderId: 2 }), wide]);
+  });
+
   test('hands out a new buffer each time (the last one may still be in flight)', () => {
     const writer = new EventsWriter(64);
     const first = writer.encode([accepted({ orderId: 1 })]);
