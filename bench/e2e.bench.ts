@@ -6,9 +6,10 @@
  *    each other at one price. Saturation (autocannon) is the most answered per second at any of
  *    the connection counts in BENCH_CONNECTIONS: with too few connections a server with a longer
  *    path waits instead of working, with too many the generator's own queueing shows. Then
- *    paced, open loop (see e2e/paced-load.ts), at 60% of the ceiling (the target: REST must
- *    carry that rate with p99 under 50 ms) and at 60% of REST's own saturation. The ceiling is a
- *    bare Express app (bench/e2e/express-ceiling.ts) measured the same way.
+ *    paced, open loop (see e2e/paced-load.ts; each paced run first runs 2 s at its rate
+ *    uncounted), at 60% of the ceiling (the target: REST must carry that rate with p99 under
+ *    50 ms) and at 60% of REST's own saturation. The ceiling is a bare Express app
+ *    (bench/e2e/express-ceiling.ts) measured the same way.
  * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade.
  * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
  *    go in through gRPC at a steady rate: updates delivered per second and trade-to-client delay.
@@ -19,6 +20,7 @@
  *
  *   npm run bench:e2e
  *   BENCH_PHASES=rest BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e
+ *   (BENCH_ENGINE_NODE_ARGS and BENCH_HISTORY_NODE_ARGS do the same for those processes)
  *   node --import tsx bench/e2e/profile-summary.ts /tmp/prof/<file>.cpuprofile
  *
  * Settings (environment): BENCH_PHASES (rest,grpc,ws), BENCH_REST_SECONDS (10),

@@ -3,6 +3,11 @@
  * earlier ones, on a pool of keep-alive connections, and its latency runs from when it was due
  * (so time spent waiting for a free connection counts, as it would for a real client).
  *
+ * The first `warmupSeconds` run at the same rate and are not counted: a fresh run starts with a
+ * transient (connections opening, code not yet optimized on both sides) that took ~1.5 s to
+ * drain at 2,600/s even against the bare Express route, which made the p99 of a 5-10 s run
+ * about its start, not its steady state (wrk2 leaves out its first 10 s for the same reason).
+ *
  * autocannon's overallRate is not this: each connection sends back to back until it has used
  * its share of the second, then waits for the next second, so every second starts with a
  * saturating burst and its p99 is close to the saturated p99 at any rate.
@@ -18,6 +23,7 @@ export async function pacedRun(
   rate: number,
   seconds: number,
   maxSockets: number,
+  warmupSeconds = 2,
 ): Promise<RestRun> {
   const { hostname, port } = new URL(baseUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -35,7 +41,8 @@ export async function pacedRun(
   let errors = 0;
   let issued = 0;
   let pending = 0;
-  const total = Math.round(rate * seconds);
+  const warmup = Math.round(rate * warmupSeconds);
+  const total = warmup + Math.round(rate * seconds);
   const start = performance.now();
   const intervalMs = 1000 / rate;
 
@@ -48,10 +55,13 @@ export async function pacedRun(
       const due = start + i * intervalMs;
       const r = prepared[i % prepared.length];
       pending++;
+      const counted = i >= warmup;
       const done = (good: boolean) => {
-        latencies.push(performance.now() - due);
-        if (good) ok++;
-        else errors++;
+        if (counted) {
+          latencies.push(performance.now() - due);
+          if (good) ok++;
+          else errors++;
+        }
         pending--;
         finished();
       };
