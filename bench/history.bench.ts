@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     DATABASE_SCHEMA: schema,
     HISTORY_HOST: '127.0.0.1',
     HISTORY_PORT: '0',
+    HISTORY_LINGER_MS: process.env.HISTORY_LINGER_MS,
     LOG_LEVEL: 'warn',
   });
   const redis = new Redis(REDIS_URL);
