@@ -5,8 +5,7 @@
  */
 import { decodeEvents, encodeEvents } from '../../services/engine/codec';
 import type { ExchangeEvent } from '../../services/engine/core';
-import { Harness } from './core/harness';
-import { randomCommands } from './core/random-commands';
+import { eventsOfRandomCommands } from './core/random-commands';
 
 /** The events as objects, built the plain way: later order events carry only what changes. */
 function reference(events: readonly ExchangeEvent[]): unknown {
@@ -41,19 +40,7 @@ function reference(events: readonly ExchangeEvent[]): unknown {
 
 describe('encodeEvents', () => {
   test('decodes to the plain objects, for every kind of event', () => {
-    const h = new Harness();
-    const users = 12;
-    const all: ExchangeEvent[] = [];
-    for (let i = 0; i < users; i++) {
-      all.push(
-        ...h.ok({ type: 'create_user', apiKeyHash: `k${i}` }).events,
-        ...h.deposit(String(i + 1), 'USDC', '1000000').events,
-        ...h.deposit(String(i + 1), 'SOL', '100000').events,
-        ...h.deposit(String(i + 1), 'BTC', '100').events,
-        ...h.deposit(String(i + 1), 'ETH', '1000').events,
-      );
-    }
-    for (const body of randomCommands(7, 4000, users)) all.push(...h.run(body).events);
+    const all = eventsOfRandomCommands(7, 4000, 12);
 
     const seen = new Set(all.map((e) => (e.type === 'order' ? `order:${e.kind}` : e.type)));
     for (const kind of [

@@ -3,7 +3,8 @@
  * cancels, amends, deposits, withdrawals), for tests that need volume rather than precision.
  */
 import { prng } from '../../support/prng';
-import type { CommandBody } from './harness';
+import type { ExchangeEvent } from '../../../services/engine/core';
+import { type CommandBody, Harness } from './harness';
 
 const MARKETS = [
   { symbol: 'SOL_USDC', mid: 10_000, base: 'SOL', baseUnit: 10n ** 9n },
@@ -74,4 +75,28 @@ export function randomCommands(seed: number, count: number, users: number): Comm
     }
   }
   return out;
+}
+
+/**
+ * Every event of `count` random commands on a fresh core, after `users` users were created and
+ * funded in every asset (ETH's 18 decimals put its amounts past 2^53).
+ */
+export function eventsOfRandomCommands(
+  seed: number,
+  count: number,
+  users: number,
+): ExchangeEvent[] {
+  const h = new Harness();
+  const all: ExchangeEvent[] = [];
+  for (let i = 0; i < users; i++) {
+    all.push(
+      ...h.ok({ type: 'create_user', apiKeyHash: `k${i}` }).events,
+      ...h.deposit(String(i + 1), 'USDC', '1000000').events,
+      ...h.deposit(String(i + 1), 'SOL', '100000').events,
+      ...h.deposit(String(i + 1), 'BTC', '100').events,
+      ...h.deposit(String(i + 1), 'ETH', '1000').events,
+    );
+  }
+  for (const body of randomCommands(seed, count, users)) all.push(...h.run(body).events);
+  return all;
 }
