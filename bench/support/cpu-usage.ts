@@ -51,7 +51,8 @@ export function postgresCpuSeconds(): Map<string, number> | undefined {
  */
 function postgresDelta(before: Map<string, number>, after: Map<string, number>): number {
   let total = 0;
-  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  // Clamped: a pid reused in between would otherwise count the old process's time as negative.
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
   return total;
 }
 

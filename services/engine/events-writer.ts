@@ -11,6 +11,8 @@
  * and if the position it ends at is past the buffer (writes past the end of a typed array are
  * dropped), the buffer grows and the event is written again.
  */
+// For the rare kinds, written by JSON.stringify: codec gives bigints their toJSON.
+import './codec';
 import type { ExchangeEvent, OrderView } from './core';
 
 const QUOTE = 0x22;

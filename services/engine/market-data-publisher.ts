@@ -310,32 +310,36 @@ export class MarketDataPublisher {
   /** Sends the batch gathered since the last flush, on `pipe`. */
   flush(pipe: ChainableCommander): void {
     const out = this.out;
-    for (const [market, d] of this.depth) {
-      const m = this.core.market(market);
-      const levels = (side: Map<number, number>) =>
-        [...side].map(([p, q]) => [stepsToDecimal(p, m.tick), stepsToDecimal(q, m.lot)]);
-      this.send(
-        this.channelsOf(market).depth,
-        JSON.stringify({
-          e: 'depth',
-          market,
-          firstUpdateId: d.first,
-          lastUpdateId: d.last,
-          bids: levels(d.bids),
-          asks: levels(d.asks),
-          ts: d.ts,
-        }),
-      );
+    try {
+      for (const [market, d] of this.depth) {
+        const m = this.core.market(market);
+        const levels = (side: Map<number, number>) =>
+          [...side].map(([p, q]) => [stepsToDecimal(p, m.tick), stepsToDecimal(q, m.lot)]);
+        this.send(
+          this.channelsOf(market).depth,
+          JSON.stringify({
+            e: 'depth',
+            market,
+            firstUpdateId: d.first,
+            lastUpdateId: d.last,
+            bids: levels(d.bids),
+            asks: levels(d.asks),
+            ts: d.ts,
+          }),
+        );
+      }
+      for (const [market, ts] of this.traded) {
+        if (!this.wanted(this.keys.ticker(market))) continue;
+        const json = this.tickerJson(market, ts);
+        if (json !== undefined) this.send(this.keys.ticker(market), JSON.stringify(json));
+      }
+      for (const [channel, messages] of out) pipe.publish(channel, `[${messages.join(',')}]`);
+    } finally {
+      // Whatever happened, the next batch starts empty.
+      out.clear();
+      this.depth.clear();
+      this.traded.clear();
     }
-    for (const [market, ts] of this.traded) {
-      if (!this.wanted(this.keys.ticker(market))) continue;
-      const json = this.tickerJson(market, ts);
-      if (json !== undefined) this.send(this.keys.ticker(market), JSON.stringify(json));
-    }
-    for (const [channel, messages] of out) pipe.publish(channel, `[${messages.join(',')}]`);
-    out.clear();
-    this.depth.clear();
-    this.traded.clear();
   }
 
   /** The 24h ticker of a market as of `now` (undefined before its first trade since start). */

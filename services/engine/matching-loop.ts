@@ -47,10 +47,10 @@ export interface RecoveryReport {
   readonly ms: number;
 }
 
-/** How many closed orders stay answerable by GetOrder. */
 /** What a caller's result carries instead of the command's events (shared; never written to). */
 const NO_EVENTS: ExchangeEvent[] = [];
 
+/** How many closed orders stay answerable by GetOrder. */
 const RECENT_CLOSED = 100_000;
 
 export class MatchingLoop {

@@ -24,7 +24,7 @@ export interface PersisterOptions {
   readonly consumer?: string;
   /** Stream entries read (and written in one transaction) at most at once. */
   readonly count?: number;
-  /** How long one blocking read waits; also the longest `stop` waits for it. */
+  /** How long one blocking read waits; `stop` waits for it (plus a linger and a commit). */
   readonly blockMs?: number;
   /**
    * Group commit: after a read that did not fill a batch, wait this long (and for the commit in
@@ -360,15 +360,20 @@ export class Persister {
     const now = Date.now();
     if (every === 0 || this.lastAckedId === null || now - this.lastTrim < every) return;
     this.lastTrim = now;
-    const [pending, oldest] = (await this.redis.client.xpending(
-      this.keys.events,
-      this.keys.historyGroup,
-    )) as [number, string | null];
-    const minId =
-      pending > 0 && oldest !== null && compareIds(oldest, this.lastAckedId) < 0
-        ? oldest
-        : this.lastAckedId;
-    await this.redis.client.xtrim(this.keys.events, 'MINID', minId);
+    try {
+      const [pending, oldest] = (await this.redis.client.xpending(
+        this.keys.events,
+        this.keys.historyGroup,
+      )) as [number, string | null];
+      const minId =
+        pending > 0 && oldest !== null && compareIds(oldest, this.lastAckedId) < 0
+          ? oldest
+          : this.lastAckedId;
+      await this.redis.client.xtrim(this.keys.events, 'MINID', minId);
+    } catch (err) {
+      // The batch is committed and acknowledged: a failed trim is retried at the next one.
+      this.log.warn({ err }, 'trimming the events stream failed');
+    }
   }
 
   private async maybeLogLag(): Promise<void> {
