@@ -20,19 +20,96 @@ bigintProto.toJSON ??= function (this: bigint) {
   return this.toString();
 };
 
+/**
+ * Commands as one JSON array. Orders, nearly all of the journal, are positional arrays tagged
+ * "p" (fields in the order of {@link placeOrderFromWire}, null for absent): half the bytes of
+ * the object, and parsed in about half the time, which is a fifth of a replay. Every other
+ * command is its object. Journals written before hold only objects, and still decode; an engine
+ * from before this format cannot read a journal written after it (roll back only past a snapshot
+ * that covers the journal).
+ */
 export function encodeCommands(commands: readonly CommandBody[]): string {
-  return JSON.stringify(commands);
+  const wire = new Array<unknown>(commands.length);
+  for (let i = 0; i < commands.length; i++) {
+    const c = commands[i];
+    wire[i] = c.type === 'place_order' && !hasNull(c) ? placeOrderToWire(c) : c;
+  }
+  return JSON.stringify(wire);
+}
+
+type PlaceOrderBody = Extract<CommandBody, { type: 'place_order' }>;
+
+/** Positional fields write absent as null, so an order with a null field stays an object. */
+function hasNull(c: PlaceOrderBody): boolean {
+  const n = c as unknown as Record<string, unknown>;
+  return (
+    n.price === null ||
+    n.quantity === null ||
+    n.quoteAmount === null ||
+    n.timeInForce === null ||
+    n.postOnly === null ||
+    n.selfTradePrevention === null ||
+    n.clientOrderId === null
+  );
+}
+
+function placeOrderToWire(c: PlaceOrderBody): unknown[] {
+  return [
+    'p',
+    c.userId,
+    c.market,
+    c.side,
+    c.orderType,
+    c.price ?? null,
+    c.quantity ?? null,
+    // A bigint as its decimal string; anything else (a caller's mistake) as it is, which the core
+    // refuses after decoding exactly as it would the object's.
+    c.quoteAmount ?? null,
+    c.timeInForce ?? null,
+    c.postOnly ?? null,
+    c.selfTradePrevention ?? null,
+    c.clientOrderId ?? null,
+  ];
+}
+
+function placeOrderFromWire(w: unknown[]): CommandBody {
+  const quoteAmount = w[7];
+  return {
+    type: 'place_order',
+    userId: w[1] as string,
+    market: w[2] as string,
+    side: w[3] as PlaceOrderBody['side'],
+    orderType: w[4] as PlaceOrderBody['orderType'],
+    price: (w[5] ?? undefined) as number | undefined,
+    quantity: (w[6] ?? undefined) as number | undefined,
+    quoteAmount: (typeof quoteAmount === 'string'
+      ? BigInt(quoteAmount)
+      : (quoteAmount ?? undefined)) as bigint | undefined,
+    timeInForce: (w[8] ?? undefined) as PlaceOrderBody['timeInForce'],
+    postOnly: (w[9] ?? undefined) as boolean | undefined,
+    selfTradePrevention: (w[10] ?? undefined) as PlaceOrderBody['selfTradePrevention'],
+    clientOrderId: (w[11] ?? undefined) as string | undefined,
+  };
 }
 
 export function decodeCommands(text: string): CommandBody[] {
-  const commands = JSON.parse(text) as Record<string, unknown>[];
-  for (const c of commands) {
+  const wire = JSON.parse(text) as unknown[];
+  const commands = new Array<CommandBody>(wire.length);
+  for (let i = 0; i < wire.length; i++) {
+    const w = wire[i];
+    if (Array.isArray(w)) {
+      if (w[0] !== 'p') throw new Error(`unknown command tag ${JSON.stringify(w[0])}`);
+      commands[i] = placeOrderFromWire(w);
+      continue;
+    }
+    const c = w as Record<string, unknown>;
     for (const field of BIGINT_FIELDS) {
       const value = c[field];
       if (typeof value === 'string') c[field] = BigInt(value);
     }
+    commands[i] = c as unknown as CommandBody;
   }
-  return commands as unknown as CommandBody[];
+  return commands;
 }
 
 /**
