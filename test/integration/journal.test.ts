@@ -8,6 +8,7 @@ import net from 'node:net';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../../gen/exchange/v1/common';
+import { decodeCommands } from '../../services/engine/codec';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { createLogger } from '../../services/lib/logger';
 import { engineClient, type EngineApi } from '../support/engine-client';
@@ -31,7 +32,8 @@ beforeEach(async () => {
       s.on('close', () => sockets.delete(s));
     }
     client.on('data', (d) => {
-      if (dropNextOrderReply && d.includes('place_order')) {
+      // An order is journaled as a positional array tagged "p" (services/engine/codec.ts).
+      if (dropNextOrderReply && d.includes('["p",')) {
         dropNextOrderReply = false;
         dropping = true;
       }
@@ -103,7 +105,7 @@ it('applies a command whose XADD reply was lost exactly once', async () => {
   try {
     const entries = await redis.xrange(`${iso.prefix}engine:commands`, '-', '+');
     const placed = entries.filter(([, fields]) =>
-      fields[fields.indexOf('c') + 1].includes('place_order'),
+      decodeCommands(fields[fields.indexOf('c') + 1]).some((c) => c.type === 'place_order'),
     );
     expect(placed).toHaveLength(2);
   } finally {
