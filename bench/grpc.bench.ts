@@ -26,6 +26,7 @@ import {
 } from './support/engine-process';
 import { sendInBatches } from './support/batched-entry';
 import { processCpuSeconds } from './support/cpu-usage';
+import { percentile } from './support/latency';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 40_000);
 const MODES = new Set((process.env.BENCH_MODES ?? 'unary,batched,streaming').split(','));
@@ -33,12 +34,6 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 250);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2);
 const STREAM_WINDOW = Number(process.env.BENCH_STREAM_WINDOW ?? 4000);
 const USERS = 8;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0
-    ? 0
-    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** The engine child's pid, for its CPU time per order. */
 let enginePid: number | undefined;

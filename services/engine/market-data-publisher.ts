@@ -166,12 +166,6 @@ export class MarketDataPublisher {
     private readonly keys: RedisKeys,
   ) {}
 
-  /** Queues the messages for one batch of events on `pipe` (the caller executes it). */
-  publish(events: readonly ExchangeEvent[], pipe: ChainableCommander): void {
-    this.add(events);
-    this.flush(pipe);
-  }
-
   // The batch being gathered: one message per channel per batch, a JSON array of that channel's
   // updates in order; depth merged per market; the markets that traded, for their tickers.
   private readonly out = new Map<string, string[]>();
@@ -307,7 +301,10 @@ export class MarketDataPublisher {
     }
   }
 
-  /** Sends the batch gathered since the last flush, on `pipe`. */
+  /**
+   * Queues the messages of the batch gathered since the last flush on `pipe` (the caller
+   * executes it).
+   */
   flush(pipe: ChainableCommander): void {
     const out = this.out;
     try {

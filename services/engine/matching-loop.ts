@@ -211,17 +211,15 @@ export class MatchingLoop {
           ) {
             recentClosed.set(e.order.orderId, e.order);
           }
-        }
-        // A replay skips the events that are already in the events stream.
-        if (produced.length > 0 && produced[produced.length - 1].seq > written) {
-          for (const e of produced) {
-            if (e.seq <= written) continue;
+          // A replay skips the events that are already in the events stream.
+          if (e.seq > written) {
             writer.add(e);
             if (firstSeq === 0) firstSeq = e.seq;
             lastSeq = e.seq;
           }
-          if (live) publisher.add(produced);
         }
+        // Live, every event is new (replays publish nothing).
+        if (live) publisher.add(produced);
         if (first >= 0) {
           this.journal.settle(first + i, {
             events: NO_EVENTS,

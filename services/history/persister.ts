@@ -30,7 +30,8 @@ export interface PersisterOptions {
    * Group commit: after a read that did not fill a batch, wait this long (and for the commit in
    * flight) and take what arrived meanwhile into the same transaction. Fewer, larger
    * transactions cost Postgres and the persister far less per event at moderate rates; the
-   * price is up to this much more lag. 0: write each read as it comes.
+   * price is up to this much more lag. 0 (the default here; the service sets
+   * HISTORY_LINGER_MS): write each read as it comes.
    */
   readonly lingerMs?: number;
   /** Entries pending this long on another consumer are claimed. */
@@ -63,9 +64,6 @@ export interface PersisterLag {
 }
 
 type RawEntry = [string, string[]];
-
-/** See {@link PersisterOptions.lingerMs} (HISTORY_LINGER_MS). */
-export const DEFAULT_LINGER_MS = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -105,7 +103,7 @@ export class Persister {
     this.consumer = options.consumer ?? 'history-1';
     this.count = options.count ?? 200;
     this.blockMs = options.blockMs ?? 250;
-    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.lingerMs = options.lingerMs ?? 0;
     this.claimIdleMs = options.claimIdleMs ?? 60_000;
     this.klines = new KlinePublisher(redis.client, keys, log);
   }
