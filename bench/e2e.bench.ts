@@ -68,7 +68,8 @@ interface Run {
 }
 
 const restLine = (r: RestRun) =>
-  `${String(r.ordersPerSec).padStart(6)} /s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}`;
+  `${String(r.ordersPerSec).padStart(6)} /s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}` +
+  (r.errorKinds === undefined ? '' : ` ${JSON.stringify(r.errorKinds)}`);
 
 async function restPhase({ stack, out, measured }: Run): Promise<void> {
   const traders: [Trader, Trader] = [
@@ -139,6 +140,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     restFixedP50Ms: fixed.p50Ms,
     restFixedP99Ms: fixed.p99Ms,
     restFixedErrors: fixed.errors,
+    ...(fixed.errorKinds === undefined ? {} : { restFixedErrorKinds: fixed.errorKinds }),
     restFixedConnections: sockets,
     restOwnRate: ownRate,
     restOwnRateP50Ms: own.p50Ms,

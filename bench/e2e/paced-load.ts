@@ -39,6 +39,7 @@ export async function pacedRun(
   const latencies: number[] = [];
   let ok = 0;
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
   let issued = 0;
   let pending = 0;
   const warmup = Math.round(rate * warmupSeconds);
@@ -56,11 +57,14 @@ export async function pacedRun(
       const r = prepared[i % prepared.length];
       pending++;
       const counted = i >= warmup;
-      const done = (good: boolean) => {
+      const done = (good: boolean, kind: string) => {
         if (counted) {
           latencies.push(performance.now() - due);
           if (good) ok++;
-          else errors++;
+          else {
+            errors++;
+            errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+          }
         }
         pending--;
         finished();
@@ -68,13 +72,20 @@ export async function pacedRun(
       const req = http.request(
         { hostname, port, method: r.method, path: r.path, headers: r.headers, agent },
         (res) => {
-          res.resume();
-          res.once('end', () => done(res.statusCode !== undefined && res.statusCode < 300));
-          res.once('error', () => done(false));
+          const status = res.statusCode ?? 0;
+          let text = '';
+          if (status < 300) res.resume();
+          else {
+            // Keep the error code of the answer: what went wrong, not only that it did.
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+          }
+          res.once('end', () => done(status < 300, errorKind(status, text)));
+          res.once('error', (err) => done(false, err.message));
         },
       );
       req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-      req.once('error', () => done(false));
+      req.once('error', (err) => done(false, (err as NodeJS.ErrnoException).code ?? err.message));
       req.end(r.body);
     };
     const timer = setInterval(() => {
@@ -94,6 +105,13 @@ export async function pacedRun(
     p50Ms: +percentile(latencies, 50).toFixed(1),
     p99Ms: +percentile(latencies, 99).toFixed(1),
     errors,
+    ...(errors > 0 ? { errorKinds } : {}),
     seconds,
   };
+}
+
+/** `409 INSUFFICIENT_BALANCE` from an error answer's status and body (`{"error":{"code"}}`). */
+function errorKind(status: number, body: string): string {
+  const code = /"code":"([A-Z_]+)"/.exec(body)?.[1];
+  return code === undefined ? String(status) : `${status} ${code}`;
 }

@@ -12,6 +12,8 @@ export interface RestRun {
   readonly p99Ms: number;
   /** Non-2xx answers plus connection errors (autocannon's errors include its timeouts). */
   readonly errors: number;
+  /** Paced runs: the errors by status and error code (or connection error code). */
+  readonly errorKinds?: Record<string, number>;
   readonly seconds: number;
 }
 
