@@ -66,3 +66,75 @@ describe('Authenticator', () => {
     expect(engine.calls).toEqual(['ek_a']);
   });
 });
+
+describe('Authenticator under a burst', () => {
+  afterEach(() => jest.useRealTimers());
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+  };
+
+  it('lets the requests that miss the cache at once share one look-up and one token', async () => {
+    const engine = fakeEngine({ ek_a: '7' });
+    const asked: string[] = [];
+    // The per-address limit of the gateway: 100 look-ups in a burst.
+    const auth = new Authenticator(engine, (ip) => {
+      asked.push(ip);
+      return asked.length > 100
+        ? Promise.reject(new ApiError(429, 'RATE_LIMITED', 'slow down'))
+        : Promise.resolve();
+    });
+    const users = await Promise.all(
+      Array.from({ length: 300 }, () => auth.authenticate('Bearer ek_a', 'bot')),
+    );
+    expect(users.every(([userId]) => userId === '7')).toBe(true);
+    expect(engine.calls).toEqual(['ek_a']);
+    expect(asked).toEqual(['bot']);
+    // An unknown key in a burst: one look-up, every request refused with 401.
+    const refused = await Promise.allSettled(
+      Array.from({ length: 50 }, () => auth.authenticate('Bearer ek_nope', 'bot')),
+    );
+    expect(refused.every((r) => r.status === 'rejected' && r.reason.status === 401)).toBe(true);
+    expect(engine.calls).toEqual(['ek_a', 'ek_nope']);
+  });
+
+  it('renews a key in use before it expires, without making its caller wait', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const engine = fakeEngine({ ek_a: '7' });
+    const auth = new Authenticator(engine);
+    await auth.authenticate('Bearer ek_a', 'ip');
+    jest.setSystemTime(1_000_000 + 45_000);
+    await auth.authenticate('Bearer ek_a', 'ip');
+    expect(engine.calls).toEqual(['ek_a']);
+    // In the last 10 s of its minute: answered from the cache, renewed once in the background.
+    jest.setSystemTime(1_000_000 + 55_000);
+    const slow = engine.authenticate;
+    let release: () => void = () => undefined;
+    engine.authenticate = (req) =>
+      new Promise((resolve, reject) => {
+        release = () => slow(req).then(resolve, reject);
+      });
+    expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+    expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+    release();
+    await settle();
+    expect(engine.calls).toEqual(['ek_a', 'ek_a']);
+    // Past the first minute the renewed entry still answers, without asking again.
+    jest.setSystemTime(1_000_000 + 65_000);
+    expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+    expect(engine.calls).toEqual(['ek_a', 'ek_a']);
+  });
+
+  it('forgets a key at once when a renewal finds the engine no longer knows it', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const keys: Record<string, string> = { ek_a: '7' };
+    const engine = fakeEngine(keys);
+    const auth = new Authenticator(engine);
+    await auth.authenticate('Bearer ek_a', 'ip');
+    delete keys.ek_a;
+    jest.setSystemTime(1_000_000 + 55_000);
+    expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+    await settle();
+    await expect(auth.authenticate('Bearer ek_a', 'ip')).rejects.toMatchObject({ status: 401 });
+    expect(engine.calls).toEqual(['ek_a', 'ek_a']);
+  });
+});
