@@ -33,7 +33,7 @@ export interface LookupLimiter {
 }
 
 export class Authenticator {
-  private readonly users = new Map<string, { userId: string; until: number }>();
+  private readonly users = new Map<string, { userId: string; until: number; renewing: boolean }>();
   private readonly unknown = new Map<string, number>();
   /** Key hash -> the look-up under way for it, shared by every request that waits for it. */
   private readonly inflight = new Map<string, Promise<string>>();
@@ -57,9 +57,11 @@ export class Authenticator {
     const now = Date.now();
     const known = this.users.get(hash);
     if (known !== undefined && known.until > now) {
-      if (known.until - now <= REFRESH_AHEAD_MS && !this.inflight.has(hash)) {
-        // Renewal is not the caller's look-up: it takes no token, and a failure is only logged
-        // by the entry running out (an unknown key is forgotten by ask itself).
+      if (known.until - now <= REFRESH_AHEAD_MS && !known.renewing && !this.inflight.has(hash)) {
+        // Renewal is not the caller's look-up: it takes no token. It is tried once per entry: a
+        // renewal that fails (engine unavailable) leaves the entry to run out, after which the
+        // next request looks the key up as usual. An unknown key is forgotten by ask itself.
+        known.renewing = true;
         this.lookUp(key, hash).catch(() => undefined);
       }
       return [known.userId, hash];
@@ -69,8 +71,9 @@ export class Authenticator {
     }
     const pending = this.inflight.get(hash);
     if (pending !== undefined) return [await pending, hash];
-    // The flight is registered before the limiter is asked, so that the requests of this same
-    // turn join it instead of each taking a token.
+    // The flight is registered in this same turn, before anything is awaited, so that the
+    // requests of this turn join it instead of each taking a token. They share its outcome, a
+    // refusal by the first one's address limit included (the same key, so the same user).
     return [await this.lookUp(key, hash, ip), hash];
   }
 
@@ -92,7 +95,11 @@ export class Authenticator {
     try {
       const res = await this.engine.authenticate({ apiKey: key });
       if (this.users.size >= MAX_CACHED) this.users.clear();
-      this.users.set(hash, { userId: res.userId, until: Date.now() + KNOWN_TTL_MS });
+      this.users.set(hash, {
+        userId: res.userId,
+        until: Date.now() + KNOWN_TTL_MS,
+        renewing: false,
+      });
       return res.userId;
     } catch (err) {
       if (isServiceError(err) && err.code === status.UNAUTHENTICATED) {

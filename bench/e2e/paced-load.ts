@@ -57,7 +57,11 @@ export async function pacedRun(
       const r = prepared[i % prepared.length];
       pending++;
       const counted = i >= warmup;
+      let answered = false;
       const done = (good: boolean, kind: string) => {
+        // A time-out after the answer began can fail both the request and the response.
+        if (answered) return;
+        answered = true;
         if (counted) {
           latencies.push(performance.now() - due);
           if (good) ok++;

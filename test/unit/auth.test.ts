@@ -108,18 +108,45 @@ describe('Authenticator under a burst', () => {
     // In the last 10 s of its minute: answered from the cache, renewed once in the background.
     jest.setSystemTime(1_000_000 + 55_000);
     const slow = engine.authenticate;
-    let release: () => void = () => undefined;
+    const held: (() => void)[] = [];
     engine.authenticate = (req) =>
       new Promise((resolve, reject) => {
-        release = () => slow(req).then(resolve, reject);
+        held.push(() => void slow(req).then(resolve, reject));
       });
+    // Both answered while the renewal is still waiting for the engine; one renewal only.
     expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
     expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
-    release();
+    expect(held).toHaveLength(1);
+    held[0]();
     await settle();
     expect(engine.calls).toEqual(['ek_a', 'ek_a']);
     // Past the first minute the renewed entry still answers, without asking again.
     jest.setSystemTime(1_000_000 + 65_000);
+    expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+    expect(engine.calls).toEqual(['ek_a', 'ek_a']);
+  });
+
+  it('tries a failed renewal once, then looks the key up as usual when it runs out', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const engine = fakeEngine({ ek_a: '7' });
+    const auth = new Authenticator(engine);
+    await auth.authenticate('Bearer ek_a', 'ip');
+    const working = engine.authenticate;
+    let down = 0;
+    engine.authenticate = () => {
+      down++;
+      return Promise.reject(
+        Object.assign(new Error('UNAVAILABLE'), { code: status.UNAVAILABLE, metadata: {} }),
+      );
+    };
+    jest.setSystemTime(1_000_000 + 52_000);
+    for (let i = 0; i < 5; i++) {
+      expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
+      await settle();
+    }
+    expect(down).toBe(1);
+    engine.authenticate = working;
+    jest.setSystemTime(1_000_000 + 61_000);
     expect((await auth.authenticate('Bearer ek_a', 'ip'))[0]).toBe('7');
     expect(engine.calls).toEqual(['ek_a', 'ek_a']);
   });
