@@ -57,7 +57,7 @@ export class Authenticator {
     const now = Date.now();
     const known = this.users.get(hash);
     if (known !== undefined && known.until > now) {
-      if (known.until - now <= REFRESH_AHEAD_MS && !known.renewing && !this.inflight.has(hash)) {
+      if (known.until - now <= REFRESH_AHEAD_MS && !known.renewing) {
         // Renewal is not the caller's look-up: it takes no token. It is tried once per entry: a
         // renewal that fails (engine unavailable) leaves the entry to run out, after which the
         // next request looks the key up as usual. An unknown key is forgotten by ask itself.

@@ -134,12 +134,19 @@ export class MarketDataPublisher {
     this.anyUserListening = channels.some((c) => c.startsWith(userPrefix));
   }
 
-  private readonly marketChannels = new Map<string, { depth: string; trades: string }>();
+  private readonly marketChannels = new Map<
+    string,
+    { depth: string; trades: string; ticker: string }
+  >();
 
-  private channelsOf(market: string): { depth: string; trades: string } {
+  private channelsOf(market: string): { depth: string; trades: string; ticker: string } {
     let c = this.marketChannels.get(market);
     if (c === undefined) {
-      c = { depth: this.keys.depth(market), trades: this.keys.trades(market) };
+      c = {
+        depth: this.keys.depth(market),
+        trades: this.keys.trades(market),
+        ticker: this.keys.ticker(market),
+      };
       this.marketChannels.set(market, c);
     }
     return c;
@@ -326,9 +333,10 @@ export class MarketDataPublisher {
         );
       }
       for (const [market, ts] of this.traded) {
-        if (!this.wanted(this.keys.ticker(market))) continue;
+        const channel = this.channelsOf(market).ticker;
+        if (!this.wanted(channel)) continue;
         const json = this.tickerJson(market, ts);
-        if (json !== undefined) this.send(this.keys.ticker(market), JSON.stringify(json));
+        if (json !== undefined) this.send(channel, JSON.stringify(json));
       }
       for (const [channel, messages] of out) pipe.publish(channel, `[${messages.join(',')}]`);
     } finally {
