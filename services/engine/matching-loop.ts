@@ -16,7 +16,7 @@ import {
   fromSnapshot,
   genesisCommands,
   type OrderView,
-  toSnapshot,
+  captureSnapshot,
   type CommandBody,
 } from './core';
 import { decodeCommands, EVENTS_FORMAT, streamIdTime } from './codec';
@@ -282,7 +282,7 @@ export class MatchingLoop {
    */
   private async snapshot(): Promise<void> {
     const { streamId, commandSeq, eventSeq } = this.position;
-    const captured = toSnapshot(this.core);
+    const captured = captureSnapshot(this.core);
     const covered = this.sinceSnapshot;
     this.sinceSnapshot = 0;
     this.lastSnapshotAt = Date.now();

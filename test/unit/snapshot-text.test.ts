@@ -2,12 +2,12 @@
  * A snapshot written in chunks is exactly the text of one JSON.stringify, and the event loop gets
  * turns while a large one is written.
  */
-import { toSnapshot, type ExchangeSnapshot } from '../../services/engine/core';
+import { captureSnapshot, toSnapshot, type ExchangeCore } from '../../services/engine/core';
 import { snapshotText } from '../../services/engine/snapshot-text';
 import { Harness } from './core/harness';
 
 /** A core with `n` resting orders (and a few users and markets). */
-function withOrders(n: number): ExchangeSnapshot {
+function withOrders(n: number): ExchangeCore {
   const h = new Harness();
   const users = [1, 2, 3].map(() => h.user({ USDC: '100000000', SOL: '1000000' }));
   for (let i = 0; i < n; i++) {
@@ -21,21 +21,23 @@ function withOrders(n: number): ExchangeSnapshot {
       }),
     );
   }
-  return toSnapshot(h.core);
+  return h.core;
 }
 
 describe('snapshotText', () => {
   it('writes exactly what JSON.stringify writes', async () => {
     for (const n of [0, 1, 4999, 5000, 5001, 12_345]) {
-      const snapshot = withOrders(n);
+      const core = withOrders(n);
+      const snapshot = toSnapshot(core);
       expect(snapshot.orders).toHaveLength(n);
-      expect(await snapshotText(snapshot)).toBe(JSON.stringify(snapshot));
+      expect(await snapshotText(captureSnapshot(core))).toBe(JSON.stringify(snapshot));
     }
   });
 
   it('lets other work run between chunks', async () => {
     // Something else that wants a turn of the event loop as often as it can get one.
-    const turnsDuring = async (snapshot: ExchangeSnapshot) => {
+    const turnsDuring = async (core: ExchangeCore) => {
+      const capture = captureSnapshot(core);
       let turns = 0;
       let done = false;
       const other = () => {
@@ -44,7 +46,7 @@ describe('snapshotText', () => {
         setImmediate(other);
       };
       setImmediate(other);
-      await snapshotText(snapshot);
+      await snapshotText(capture);
       done = true;
       return turns;
     };

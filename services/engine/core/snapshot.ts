@@ -16,9 +16,51 @@ import type {
   TimeInForce,
 } from './types';
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
-export interface OrderSnapshot {
+/** The enumerations of an order, written in a snapshot as their index in these lists. */
+const SIDES: readonly Side[] = ['buy', 'sell'];
+const ORDER_TYPES: readonly OrderType[] = ['limit', 'market'];
+const TIMES_IN_FORCE: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
+const STP_MODES: readonly SelfTradePrevention[] = ['cancel_taker', 'cancel_maker', 'cancel_both'];
+const STATUSES: readonly OrderStatus[] = [
+  'new',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'expired',
+  'rejected',
+];
+
+/**
+ * An open order in a snapshot: a positional array, a third of the bytes of an object with its
+ * field names (a book of 135,000 orders was a 46 MB document as objects). Enumerations are their
+ * index in the lists above, the market its index in `markets`, bigints decimal strings.
+ */
+export type OrderTuple = [
+  id: number,
+  userId: string,
+  market: number,
+  side: number,
+  type: number,
+  timeInForce: number,
+  postOnly: 0 | 1,
+  selfTradePrevention: number,
+  price: number,
+  quantity: number,
+  quoteAmount: string,
+  filled: number,
+  filledQuote: string,
+  status: number,
+  locked: string,
+  clientOrderId: string | null,
+  createdAt: number,
+  updatedAt: number,
+];
+const TUPLE_LENGTH = 18;
+
+/** An open order in a version 1 snapshot, which `fromSnapshot` still reads. */
+export interface OrderSnapshotV1 {
   id: number;
   userId: string;
   market: string;
@@ -54,12 +96,16 @@ export interface ExchangeSnapshot {
     spec: MarketView;
     updateId: number;
     tradeSeq: number;
-    /** Order ids per level, best level first, each level in queue order. */
-    bids: number[][];
-    asks: number[][];
+    /**
+     * Version 1 only: order ids per level, best level first, each level in queue order. A
+     * version 2 snapshot leaves them out: every open order rests, each rests when it is placed
+     * and ids only grow, so a level's queue is its orders in id order, which `orders` is.
+     */
+    bids?: number[][];
+    asks?: number[][];
   }[];
-  /** Open orders in id order. */
-  orders: OrderSnapshot[];
+  /** Open orders in id order (objects in a version 1 snapshot). */
+  orders: OrderTuple[] | OrderSnapshotV1[];
   idempotency: [
     string,
     {
@@ -72,74 +118,165 @@ export interface ExchangeSnapshot {
   ][];
 }
 
-export function toSnapshot(core: ExchangeCore): ExchangeSnapshot {
+/**
+ * The state captured at one instant, cheaply: everything but the open orders as in the
+ * snapshot, and the open orders' fields as they are now, flat in one array (18 values an order,
+ * bigints as they are: they never change, so only their text is left for later). Turning it into
+ * the snapshot's orders ({@link capturedOrders}) can then be done a part at a time while the
+ * core goes on, which is how the engine writes a large book without stopping for it.
+ */
+export interface SnapshotCapture {
+  readonly rest: Omit<ExchangeSnapshot, 'orders'>;
+  readonly orderCount: number;
+  readonly fields: unknown[];
+}
+
+export function captureSnapshot(core: ExchangeCore): SnapshotCapture {
   const sheet = core.sheet;
-  const queue = (levels: Iterable<{ head: Order | null }>): number[][] =>
-    [...levels].map((level) => {
-      const ids: number[] = [];
-      for (let o = level.head; o !== null; o = o.next) ids.push(o.id);
-      return ids;
-    });
+  const marketIndex = new Map<Market, number>();
+  for (const m of core.markets.values()) marketIndex.set(m, marketIndex.size);
+  // Ids only grow and orders enter the map as they are made, so it is in id order already;
+  // sorted only if it ever is not.
+  let open = [...core.orders.values()];
+  for (let i = 1; i < open.length; i++) {
+    if (open[i].id < open[i - 1].id) {
+      open = open.sort((a, b) => a.id - b.id);
+      break;
+    }
+  }
+  // Written by index into an array made at its size: ~6x faster than pushing 18 values at a time.
+  const fields: unknown[] = new Array<unknown>(open.length * TUPLE_LENGTH);
+  let at = 0;
+  for (let i = 0; i < open.length; i++) {
+    const o = open[i];
+    fields[at] = o.id;
+    fields[at + 1] = o.account.userId;
+    fields[at + 2] = marketIndex.get(o.market);
+    fields[at + 3] = o.side;
+    fields[at + 4] = o.type;
+    fields[at + 5] = o.timeInForce;
+    fields[at + 6] = o.postOnly;
+    fields[at + 7] = o.selfTradePrevention;
+    fields[at + 8] = o.price;
+    fields[at + 9] = o.quantity;
+    fields[at + 10] = o.quoteAmount;
+    fields[at + 11] = o.filled;
+    fields[at + 12] = o.filledQuote;
+    fields[at + 13] = o.status;
+    fields[at + 14] = o.locked;
+    fields[at + 15] = o.clientOrderId;
+    fields[at + 16] = o.createdAt;
+    fields[at + 17] = o.updatedAt;
+    at += TUPLE_LENGTH;
+  }
   return {
-    version: SNAPSHOT_VERSION,
-    counters: { ...core.counters },
-    assets: sheet.assets.map((a) => ({
-      symbol: a.symbol,
-      decimals: a.decimals,
-      fees: sheet.fees[a.index].toString(),
-      deposited: sheet.deposited[a.index].toString(),
-      withdrawn: sheet.withdrawn[a.index].toString(),
-    })),
-    users: [...sheet.accounts.values()].map((acc) => ({
-      userId: acc.userId,
-      apiKeyHash: acc.apiKeyHash,
-      available: acc.available.map(String),
-      locked: acc.locked.map(String),
-    })),
-    markets: [...core.markets.values()].map((m) => ({
-      spec: m.spec,
-      updateId: m.updateId,
-      tradeSeq: m.tradeSeq,
-      bids: queue(m.book.bids.fromBest()),
-      asks: queue(m.book.asks.fromBest()),
-    })),
-    orders: [...core.orders.values()]
-      .sort((a, b) => a.id - b.id)
-      .map((o) => ({
-        id: o.id,
-        userId: o.account.userId,
-        market: o.market.symbol,
-        side: o.side,
-        type: o.type,
-        timeInForce: o.timeInForce,
-        postOnly: o.postOnly,
-        selfTradePrevention: o.selfTradePrevention,
-        price: o.price,
-        quantity: o.quantity,
-        quoteAmount: o.quoteAmount.toString(),
-        filled: o.filled,
-        filledQuote: o.filledQuote.toString(),
-        status: o.status,
-        locked: o.locked.toString(),
-        clientOrderId: o.clientOrderId,
-        createdAt: o.createdAt,
-        updatedAt: o.updatedAt,
+    orderCount: open.length,
+    fields,
+    rest: {
+      version: SNAPSHOT_VERSION,
+      counters: { ...core.counters },
+      assets: sheet.assets.map((a) => ({
+        symbol: a.symbol,
+        decimals: a.decimals,
+        fees: sheet.fees[a.index].toString(),
+        deposited: sheet.deposited[a.index].toString(),
+        withdrawn: sheet.withdrawn[a.index].toString(),
       })),
-    idempotency: [...core.idempotency.entries()].map(([key, r]) => [
-      key,
-      {
-        type: r.type,
-        asset: r.asset,
-        amount: r.amount.toString(),
-        available: r.balance.available.toString(),
-        locked: r.balance.locked.toString(),
-      },
-    ]),
+      users: [...sheet.accounts.values()].map((acc) => ({
+        userId: acc.userId,
+        apiKeyHash: acc.apiKeyHash,
+        available: acc.available.map(String),
+        locked: acc.locked.map(String),
+      })),
+      markets: [...core.markets.values()].map((m) => ({
+        spec: m.spec,
+        updateId: m.updateId,
+        tradeSeq: m.tradeSeq,
+      })),
+      idempotency: [...core.idempotency.entries()].map(([key, r]) => [
+        key,
+        {
+          type: r.type,
+          asset: r.asset,
+          amount: r.amount.toString(),
+          available: r.balance.available.toString(),
+          locked: r.balance.locked.toString(),
+        },
+      ]),
+    },
+  };
+}
+
+/** The snapshot's orders `from` .. `to` (exclusive) of a capture. */
+export function capturedOrders(capture: SnapshotCapture, from: number, to: number): OrderTuple[] {
+  const f = capture.fields;
+  const out: OrderTuple[] = [];
+  for (let i = from; i < Math.min(to, capture.orderCount); i++) {
+    const at = i * TUPLE_LENGTH;
+    out.push([
+      f[at] as number,
+      f[at + 1] as string,
+      f[at + 2] as number,
+      SIDES.indexOf(f[at + 3] as Side),
+      ORDER_TYPES.indexOf(f[at + 4] as OrderType),
+      TIMES_IN_FORCE.indexOf(f[at + 5] as TimeInForce),
+      f[at + 6] === true ? 1 : 0,
+      STP_MODES.indexOf(f[at + 7] as SelfTradePrevention),
+      f[at + 8] as number,
+      f[at + 9] as number,
+      (f[at + 10] as bigint).toString(),
+      f[at + 11] as number,
+      (f[at + 12] as bigint).toString(),
+      STATUSES.indexOf(f[at + 13] as OrderStatus),
+      (f[at + 14] as bigint).toString(),
+      f[at + 15] as string | null,
+      f[at + 16] as number,
+      f[at + 17] as number,
+    ]);
+  }
+  return out;
+}
+
+export function toSnapshot(core: ExchangeCore): ExchangeSnapshot {
+  const capture = captureSnapshot(core);
+  return { ...capture.rest, orders: capturedOrders(capture, 0, capture.orderCount) };
+}
+
+/** Reads an enumeration's index, refusing one out of its list. */
+function fromList<T>(list: readonly T[], index: number, what: string): T {
+  const value = list[index];
+  if (value === undefined) throw new Error(`snapshot has an unknown ${what} ${index}`);
+  return value;
+}
+
+/** A version 2 order tuple as a version 1 order object. */
+function orderFromTuple(t: OrderTuple, markets: ExchangeSnapshot['markets']): OrderSnapshotV1 {
+  const market = markets[t[2]];
+  if (market === undefined) throw new Error(`snapshot order ${t[0]} names market ${t[2]}`);
+  return {
+    id: t[0],
+    userId: t[1],
+    market: market.spec.symbol,
+    side: fromList(SIDES, t[3], 'side'),
+    type: fromList(ORDER_TYPES, t[4], 'order type'),
+    timeInForce: fromList(TIMES_IN_FORCE, t[5], 'time in force'),
+    postOnly: t[6] === 1,
+    selfTradePrevention: fromList(STP_MODES, t[7], 'self-trade prevention'),
+    price: t[8],
+    quantity: t[9],
+    quoteAmount: t[10],
+    filled: t[11],
+    filledQuote: t[12],
+    status: fromList(STATUSES, t[13], 'status'),
+    locked: t[14],
+    clientOrderId: t[15],
+    createdAt: t[16],
+    updatedAt: t[17],
   };
 }
 
 export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
-  if (snapshot.version !== SNAPSHOT_VERSION) {
+  if (snapshot.version !== SNAPSHOT_VERSION && snapshot.version !== 1) {
     throw new Error(`unsupported snapshot version ${snapshot.version}`);
   }
   const core = new ExchangeCore();
@@ -166,7 +303,11 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     core.markets.set(market.symbol, market);
   }
   const byId = new Map<number, Order>();
-  for (const s of snapshot.orders) {
+  const orders =
+    snapshot.version === 1
+      ? (snapshot.orders as OrderSnapshotV1[])
+      : (snapshot.orders as OrderTuple[]).map((t) => orderFromTuple(t, snapshot.markets));
+  for (const s of orders) {
     const account = sheet.account(s.userId);
     const order = new Order(
       s.id,
@@ -192,19 +333,29 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     core.orders.set(order.id, order);
     account.addOpen(order);
   }
-  for (const m of snapshot.markets) {
-    const book = core.market(m.spec.symbol).book;
-    for (const [side, levels] of [
-      [book.bids, m.bids],
-      [book.asks, m.asks],
-    ] as const) {
-      for (const ids of levels) {
-        for (const id of ids) {
-          const order = byId.get(id);
-          if (order === undefined) throw new Error(`snapshot book names unknown order ${id}`);
-          side.levelFor(order.price).push(order);
+  if (snapshot.version === 1) {
+    for (const m of snapshot.markets) {
+      const book = core.market(m.spec.symbol).book;
+      for (const [side, levels] of [
+        [book.bids, m.bids ?? []],
+        [book.asks, m.asks ?? []],
+      ] as const) {
+        for (const ids of levels) {
+          for (const id of ids) {
+            const order = byId.get(id);
+            if (order === undefined) throw new Error(`snapshot book names unknown order ${id}`);
+            side.levelFor(order.price).push(order);
+          }
         }
       }
+    }
+  } else {
+    // In id order, so each level's queue is in id order: as it was (see `bids` above).
+    let lastId = 0;
+    for (const order of byId.values()) {
+      if (order.id <= lastId) throw new Error(`snapshot orders out of id order at ${order.id}`);
+      lastId = order.id;
+      order.market.book.add(order);
     }
   }
   for (const [key, r] of snapshot.idempotency) {
