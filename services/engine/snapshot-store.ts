@@ -45,7 +45,6 @@ export class SnapshotStore {
       event_seq: string;
       state: string;
     }>(
-      // state::text: snapshots before migration 0004 are json, which pg would parse here
       'SELECT stream_id, command_seq, event_seq, state::text AS state FROM engine_snapshots ORDER BY command_seq DESC, id DESC LIMIT 1',
     );
     const row = rows[0];

@@ -307,7 +307,11 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     snapshot.version === 1
       ? (snapshot.orders as OrderSnapshotV1[])
       : (snapshot.orders as OrderTuple[]).map((t) => orderFromTuple(t, snapshot.markets));
+  let previousId = 0;
   for (const s of orders) {
+    // Open orders are listed in id order, each once (a format 2 snapshot's queues rely on it).
+    if (s.id <= previousId) throw new Error(`snapshot orders out of id order at ${s.id}`);
+    previousId = s.id;
     const account = sheet.account(s.userId);
     const order = new Order(
       s.id,
@@ -350,13 +354,9 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
       }
     }
   } else {
-    // In id order, so each level's queue is in id order: as it was (see `bids` above).
-    let lastId = 0;
-    for (const order of byId.values()) {
-      if (order.id <= lastId) throw new Error(`snapshot orders out of id order at ${order.id}`);
-      lastId = order.id;
-      order.market.book.add(order);
-    }
+    // In id order (checked above), so each level's queue is in id order: as it was (see
+    // `bids` above).
+    for (const order of byId.values()) order.market.book.add(order);
   }
   for (const [key, r] of snapshot.idempotency) {
     core.idempotency.set(key, {

@@ -22,6 +22,23 @@ function setUp(): Harness {
   return h;
 }
 
+/** Every book's levels, best first, each as its price and its queue of order ids. */
+function books(core: ExchangeCore): Record<string, { bids: number[][]; asks: number[][] }> {
+  const queues = (
+    levels: Iterable<{ price: number; head: { id: number; next: unknown } | null }>,
+  ) =>
+    [...levels].map((level) => {
+      const row = [level.price];
+      for (let o = level.head; o !== null; o = o.next as typeof o) row.push(o.id);
+      return row;
+    });
+  const out: Record<string, { bids: number[][]; asks: number[][] }> = {};
+  for (const m of core.markets.values()) {
+    out[m.symbol] = { bids: queues(m.book.bids.fromBest()), asks: queues(m.book.asks.fromBest()) };
+  }
+  return out;
+}
+
 /** Random trading first, then `n` orders resting on both sides (some with client ids). */
 function withResting(n: number): Harness {
   const h = setUp();
@@ -120,16 +137,58 @@ describe('snapshot', () => {
     expect(v1.orders.length).toBeGreaterThan(10);
     const restored = fromSnapshot(JSON.parse(JSON.stringify(v1)) as ExchangeSnapshot);
     expect(toSnapshot(restored)).toEqual(toSnapshot(h.core));
+    expect(books(restored)).toEqual(books(h.core));
+    expect(restored.depth('SOL_USDC', 50)).toEqual(h.core.depth('SOL_USDC', 50));
     for (let u = 1; u <= USERS; u++) {
       expect(restored.openOrders(String(u))).toEqual(h.core.openOrders(String(u)));
     }
+  });
+
+  it('restores long queues in their order, and trades against them as the live core does', () => {
+    const h = withResting(400);
+    const live = books(h.core);
+    expect(Math.max(...live.SOL_USDC.bids.map((level) => level.length - 1))).toBeGreaterThan(20);
+    const restored = fromSnapshot(
+      JSON.parse(JSON.stringify(toSnapshot(h.core))) as ExchangeSnapshot,
+    );
+    expect(books(restored)).toEqual(live);
+    // Sells that walk down the bids, partly filling queues: the same makers, in the same order.
+    const sells: CommandBody[] = [0, 1, 2, 3].map((i) => ({
+      ...h.placeCmd(String(1 + ((i + 7) % USERS)), {
+        side: 'sell',
+        price: '20.00',
+        quantity: '3.05',
+      }),
+    }));
+    const seq = h.core.lastCommandSeq + 1;
+    const expected = feed(h.core, sells, seq);
+    expect(expected.filter((e) => e.type === 'trade').length).toBeGreaterThan(20);
+    expect(JSON.stringify(feed(restored, sells, seq), big)).toBe(JSON.stringify(expected, big));
   });
 
   it('a capture is the state at its instant, whatever the core does after it', () => {
     const h = withResting(400);
     const expected = JSON.stringify(toSnapshot(h.core));
     const capture = captureSnapshot(h.core);
-    // Fills, cancels and amends of the captured orders, and new ones.
+    // Captured orders that stay open but change: partly filled, and amended down.
+    const bestBid = books(h.core).SOL_USDC.bids[0];
+    const seller = String(1 + ((bestBid[1] + 3) % USERS));
+    h.ok(h.placeCmd(seller, { side: 'sell', price: '20.00', quantity: '0.06' }));
+    const amended = toSnapshot(h.core).orders.find(
+      (o) => (o as OrderTuple)[11] === 0,
+    ) as OrderTuple;
+    h.ok({ type: 'amend_order', userId: amended[1], orderId: amended[0], quantity: 5 });
+    const changed = toSnapshot(h.core).orders as OrderTuple[];
+    expect(changed.some((o) => o[0] === amended[0] && o[9] === 5)).toBe(true);
+    // Both changed orders are still open: the capture must not see their new state.
+    const atCapture = new Map(
+      capturedOrders(capture, 0, capture.orderCount).map((o) => [o[0], JSON.stringify(o)]),
+    );
+    const stillOpenChanged = changed.filter(
+      (o) => atCapture.has(o[0]) && atCapture.get(o[0]) !== JSON.stringify(o),
+    );
+    expect(stillOpenChanged.length).toBeGreaterThanOrEqual(2);
+    // Then fills, cancels and amends of the captured orders, and new ones.
     feed(h.core, randomCommands(14, 2000, USERS), h.core.lastCommandSeq + 1);
     expect(JSON.stringify(toSnapshot(h.core))).not.toBe(expected);
     const fromCapture = { ...capture.rest, orders: capturedOrders(capture, 0, capture.orderCount) };
