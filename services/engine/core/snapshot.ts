@@ -144,7 +144,8 @@ export function captureSnapshot(core: ExchangeCore): SnapshotCapture {
       break;
     }
   }
-  // Written by index into an array made at its size: ~6x faster than pushing 18 values at a time.
+  // Written by index into an array made at its size: about twice as fast as pushing 18 values a
+  // time (160,000 orders: ~50 against ~100 ms).
   const fields: unknown[] = new Array<unknown>(open.length * TUPLE_LENGTH);
   let at = 0;
   for (let i = 0; i < open.length; i++) {
@@ -336,27 +337,20 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     byId.set(order.id, order);
     core.orders.set(order.id, order);
     account.addOpen(order);
+    // Format 2: in id order (checked above), so each level's queue is in id order, as it was
+    // (see `bids` above). Format 1 lists the queues.
+    if (snapshot.version !== 1) order.market.book.add(order);
   }
   if (snapshot.version === 1) {
     for (const m of snapshot.markets) {
-      const book = core.market(m.spec.symbol).book;
-      for (const [side, levels] of [
-        [book.bids, m.bids ?? []],
-        [book.asks, m.asks ?? []],
-      ] as const) {
-        for (const ids of levels) {
-          for (const id of ids) {
-            const order = byId.get(id);
-            if (order === undefined) throw new Error(`snapshot book names unknown order ${id}`);
-            side.levelFor(order.price).push(order);
-          }
+      for (const ids of [...(m.bids ?? []), ...(m.asks ?? [])]) {
+        for (const id of ids) {
+          const order = byId.get(id);
+          if (order === undefined) throw new Error(`snapshot book names unknown order ${id}`);
+          order.market.book.add(order);
         }
       }
     }
-  } else {
-    // In id order (checked above), so each level's queue is in id order: as it was (see
-    // `bids` above).
-    for (const order of byId.values()) order.market.book.add(order);
   }
   for (const [key, r] of snapshot.idempotency) {
     core.idempotency.set(key, {
