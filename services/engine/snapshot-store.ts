@@ -45,7 +45,7 @@ export class SnapshotStore {
       event_seq: string;
       state: string;
     }>(
-      'SELECT stream_id, command_seq, event_seq, state::text AS state FROM engine_snapshots ORDER BY command_seq DESC, id DESC LIMIT 1',
+      'SELECT stream_id, command_seq, event_seq, state FROM engine_snapshots ORDER BY command_seq DESC, id DESC LIMIT 1',
     );
     const row = rows[0];
     if (row === undefined) return undefined;

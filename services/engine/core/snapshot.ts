@@ -303,7 +303,6 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     market.tradeSeq = m.tradeSeq;
     core.markets.set(market.symbol, market);
   }
-  const byId = new Map<number, Order>();
   const orders =
     snapshot.version === 1
       ? (snapshot.orders as OrderSnapshotV1[])
@@ -334,7 +333,6 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     order.status = s.status;
     order.locked = BigInt(s.locked);
     order.updatedAt = s.updatedAt;
-    byId.set(order.id, order);
     core.orders.set(order.id, order);
     account.addOpen(order);
     // Format 2: in id order (checked above), so each level's queue is in id order, as it was
@@ -345,7 +343,7 @@ export function fromSnapshot(snapshot: ExchangeSnapshot): ExchangeCore {
     for (const m of snapshot.markets) {
       for (const ids of [...(m.bids ?? []), ...(m.asks ?? [])]) {
         for (const id of ids) {
-          const order = byId.get(id);
+          const order = core.orders.get(id);
           if (order === undefined) throw new Error(`snapshot book names unknown order ${id}`);
           order.market.book.add(order);
         }
