@@ -3,10 +3,9 @@
  * gRPC server (EngineService, reflection, health). `startEngine` is what `main` runs and what
  * integration tests start in-process; `stop` is the graceful shutdown.
  */
-import { EngineServiceService } from '../../gen/exchange/v1/engine';
 import { migrate } from '../../db/migrate';
 import { CommandJournal } from './command-journal';
-import { createEngineService } from './engine-service';
+import { createEngineService, engineServiceDefinition } from './engine-service';
 import { MatchingLoop, type RecoveryReport } from './matching-loop';
 import { SnapshotStore } from './snapshot-store';
 import type { EngineConfig } from '../lib/config';
@@ -65,7 +64,7 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
 
     const grpcServer = await serveGrpc({
       name: ENGINE_SERVICE_NAME,
-      definition: EngineServiceService,
+      definition: engineServiceDefinition,
       implementation: createEngineService({ journal, loop, redis, keys, log }),
       host: config.ENGINE_HOST,
       port: config.ENGINE_PORT,

@@ -12,13 +12,14 @@ import {
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import {
+  EngineServiceService,
   MarketDataChannel,
   type EngineServiceServer,
   type OrderEntryRequest,
   type OrderEntryResponse,
   type PlaceOrderRequest,
   type PlaceOrderResponse,
-  type PlaceOrderResult,
+  type PlaceOrdersResponse,
   type StreamMarketDataRequest,
   type StreamMarketDataResponse,
 } from '../../gen/exchange/v1/engine';
@@ -33,6 +34,7 @@ import {
 } from './core';
 import type { CommandJournal } from './command-journal';
 import type { MatchingLoop } from './matching-loop';
+import { type PlacedOrder, ReplyWriter } from './reply-writer';
 import {
   balanceToProto,
   fillToProto,
@@ -50,6 +52,27 @@ import { ServiceFailure, invalidArgument, toServiceError, unary } from '../lib/g
 
 const MAX_DEPTH = 5000;
 const MAX_BATCH = 5000;
+
+/**
+ * The service's definition for grpc-js: the generated one, except that PlaceOrder and
+ * PlaceOrders answer with bytes the handler already wrote (ReplyWriter), passed on as they are.
+ */
+export const engineServiceDefinition: typeof EngineServiceService = {
+  ...EngineServiceService,
+  placeOrder: {
+    ...EngineServiceService.placeOrder,
+    responseSerialize: (value: PlaceOrderResponse) =>
+      Buffer.isBuffer(value) ? value : EngineServiceService.placeOrder.responseSerialize(value),
+  },
+  placeOrders: {
+    ...EngineServiceService.placeOrders,
+    responseSerialize: (value: PlaceOrdersResponse) =>
+      Buffer.isBuffer(value) ? value : EngineServiceService.placeOrders.responseSerialize(value),
+  },
+};
+
+/** A reply already in wire bytes, for a method whose serializer passes bytes on (see above). */
+const preEncoded = <T>(bytes: Buffer): T => bytes as unknown as T;
 
 export function hashApiKey(apiKey: string): string {
   return createHash('sha256').update(apiKey).digest('hex');
@@ -92,6 +115,15 @@ export function createEngineService(deps: {
 }): EngineServiceServer {
   const { journal, loop, redis, keys, log } = deps;
   const core = () => loop.core;
+
+  const replies = new ReplyWriter();
+
+  /** The placed order of an order's outcome, or its refusal thrown. */
+  const placedOf = (outcome: Outcome): PlacedOrder => {
+    const reply = replyOf(outcome);
+    if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
+    return reply;
+  };
 
   const placed = (outcome: Outcome): PlaceOrderResponse => {
     const reply = replyOf(outcome);
@@ -171,7 +203,8 @@ export function createEngineService(deps: {
 
     placeOrder: unary(log, 'PlaceOrder', async (req, call) => {
       deadlineCheck(call);
-      return placed(await journal.submit(toPlaceCommand(core(), req)));
+      const outcome = await journal.submit(toPlaceCommand(core(), req));
+      return preEncoded<PlaceOrderResponse>(replies.placeOrder(core(), placedOf(outcome)));
     }),
 
     placeOrders: unary(log, 'PlaceOrders', async (req, call) => {
@@ -180,7 +213,7 @@ export function createEngineService(deps: {
         throw invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
       // One journal waiter for the whole batch; an order refused before or by the core gets its
       // error in its place, the others are unaffected.
-      const results: PlaceOrderResult[] = new Array<PlaceOrderResult>(req.orders.length);
+      const results = new Array<PlacedOrder | RequestError>(req.orders.length);
       const commands: CommandBody[] = [];
       const positions: number[] = [];
       req.orders.forEach((order: PlaceOrderRequest, i) => {
@@ -188,19 +221,19 @@ export function createEngineService(deps: {
           commands.push(toPlaceCommand(core(), order));
           positions.push(i);
         } catch (err) {
-          results[i] = { result: { $case: 'error', value: requestError(err, log) } };
+          results[i] = requestError(err, log);
         }
       });
       const outcomes = await journal.submitBatch(commands);
       outcomes.forEach((outcome, k) => {
         try {
           if (outcome instanceof ServiceFailure) throw outcome;
-          results[positions[k]] = { result: { $case: 'placed', value: placed(outcome) } };
+          results[positions[k]] = placedOf(outcome);
         } catch (err) {
-          results[positions[k]] = { result: { $case: 'error', value: requestError(err, log) } };
+          results[positions[k]] = requestError(err, log);
         }
       });
-      return { results };
+      return preEncoded<PlaceOrdersResponse>(replies.placeOrders(core(), results));
     }),
 
     orderEntry: (call: ServerDuplexStream<OrderEntryRequest, OrderEntryResponse>) => {
