@@ -22,6 +22,18 @@ const OPEN = 0x5b;
 const CLOSE = 0x5d;
 const ZERO = 0x30;
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+/** "00" to "99" as byte pairs: numbers are written two digits per division. */
+const DIGIT_PAIRS = Buffer.from(
+  Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0')).join(''),
+);
+
+/**
+ * The last time written and its digits: every event of a command carries the command's time,
+ * and orders their creation and update times, mostly that same one.
+ */
+let lastTime = -1;
+const lastTimeDigits = Buffer.alloc(16);
+let lastTimeLength = 0;
 
 /** Room made before each event: far more than any event of ours takes. */
 const EVENT_ROOM = 2048;
@@ -131,7 +143,7 @@ function balance(b: Buffer, p: number, e: Event<'balance'>): number {
   p = bytes(b, p, TAG_BALANCE);
   p = num(b, p, e.seq);
   b[p++] = COMMA;
-  p = num(b, p, e.ts);
+  p = time(b, p, e.ts);
   b[p++] = COMMA;
   p = str(b, p, e.userId);
   b[p++] = COMMA;
@@ -148,7 +160,7 @@ function depth(b: Buffer, p: number, e: Event<'depth'>): number {
   p = bytes(b, p, TAG_DEPTH);
   p = num(b, p, e.seq);
   b[p++] = COMMA;
-  p = num(b, p, e.ts);
+  p = time(b, p, e.ts);
   b[p++] = COMMA;
   p = str(b, p, e.market);
   b[p++] = COMMA;
@@ -181,7 +193,7 @@ function trade(b: Buffer, p: number, e: Event<'trade'>): number {
   p = bytes(b, p, TAG_TRADE);
   p = num(b, p, e.seq);
   b[p++] = COMMA;
-  p = num(b, p, e.ts);
+  p = time(b, p, e.ts);
   b[p++] = COMMA;
   p = str(b, p, e.market);
   b[p++] = COMMA;
@@ -226,7 +238,7 @@ function orderChange(
   p = bytes(b, p, TAG_ORDER);
   p = num(b, p, seq);
   b[p++] = COMMA;
-  p = num(b, p, ts);
+  p = time(b, p, ts);
   b[p++] = COMMA;
   p = str(b, p, kind);
   b[p++] = COMMA;
@@ -248,7 +260,7 @@ function orderChange(
   b[p++] = COMMA;
   p = amount(b, p, o.locked);
   b[p++] = COMMA;
-  p = num(b, p, o.updatedAt);
+  p = time(b, p, o.updatedAt);
   b[p++] = CLOSE;
   return p;
 }
@@ -264,7 +276,7 @@ function accepted(
   p = bytes(b, p, TAG_ACCEPTED);
   p = num(b, p, seq);
   b[p++] = COMMA;
-  p = num(b, p, ts);
+  p = time(b, p, ts);
   b[p++] = COMMA;
   p = reason === null ? bytes(b, p, NULL) : str(b, p, reason);
   b[p++] = COMMA;
@@ -300,15 +312,26 @@ function accepted(
   b[p++] = COMMA;
   p = amount(b, p, o.locked);
   b[p++] = COMMA;
-  p = num(b, p, o.createdAt);
+  p = time(b, p, o.createdAt);
   b[p++] = COMMA;
-  p = num(b, p, o.updatedAt);
+  p = time(b, p, o.updatedAt);
   b[p++] = CLOSE;
   return p;
 }
 
 function bytes(b: Buffer, p: number, src: Buffer): number {
   for (let i = 0; i < src.length; i++) b[p++] = src[i];
+  return p;
+}
+
+/** A time (ms since the epoch, a safe integer) as {@link num} writes it, from a cache of one. */
+function time(b: Buffer, p: number, n: number): number {
+  if (n !== lastTime) {
+    lastTimeLength = num(lastTimeDigits, 0, n);
+    lastTime = lastTimeLength <= lastTimeDigits.length ? n : -1;
+    if (lastTime < 0) return num(b, p, n);
+  }
+  for (let i = 0; i < lastTimeLength; i++) b[p++] = lastTimeDigits[i];
   return p;
 }
 
@@ -321,9 +344,11 @@ function num(b: Buffer, p: number, n: number): number {
     p = small(b, p, high);
     let low = n - high * 1e8;
     const end = p + 8;
-    for (let i = end - 1; i >= p; i--) {
-      const q = (low / 10) | 0;
-      b[i] = ZERO + (low - q * 10);
+    for (let i = end - 2; i >= p; i -= 2) {
+      const q = (low / 100) | 0;
+      const pair = (low - q * 100) * 2;
+      b[i] = DIGIT_PAIRS[pair];
+      b[i + 1] = DIGIT_PAIRS[pair + 1];
       low = q;
     }
     return end;
@@ -337,11 +362,17 @@ function small(b: Buffer, p: number, n: number): number {
   while (digits < 10 && n >= POWERS_OF_TEN[digits]) digits++;
   const end = p + digits;
   let i = end;
-  do {
-    const q = (n / 10) | 0;
-    b[--i] = ZERO + (n - q * 10);
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    const pair = (n - q * 100) * 2;
+    b[--i] = DIGIT_PAIRS[pair + 1];
+    b[--i] = DIGIT_PAIRS[pair];
     n = q;
-  } while (n > 0);
+  }
+  if (n >= 10) {
+    b[--i] = DIGIT_PAIRS[n * 2 + 1];
+    b[--i] = DIGIT_PAIRS[n * 2];
+  } else b[--i] = ZERO + n;
   return end;
 }
 
