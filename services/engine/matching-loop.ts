@@ -10,7 +10,6 @@
  * journal entries the snapshot covers.
  */
 import {
-  BoundedMap,
   ExchangeCore,
   type ExchangeEvent,
   fromSnapshot,
@@ -23,6 +22,7 @@ import { decodeCommands, EVENTS_FORMAT, streamIdTime } from './codec';
 import { EventsWriter } from './events-writer';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
+import { RecentMap } from './recent-map';
 import type { SnapshotStore } from './snapshot-store';
 import { snapshotText } from './snapshot-text';
 import type { Logger } from '../lib/logger';
@@ -50,7 +50,7 @@ export interface RecoveryReport {
 /** What a caller's result carries instead of the command's events (shared; never written to). */
 const NO_EVENTS: ExchangeEvent[] = [];
 
-/** How many closed orders stay answerable by GetOrder. */
+/** How many closed orders at least stay answerable by GetOrder (up to twice as many do). */
 const RECENT_CLOSED = 100_000;
 
 export class MatchingLoop {
@@ -69,7 +69,7 @@ export class MatchingLoop {
   private failed: Error | null = null;
   private running: Promise<void> | null = null;
   /** Recently closed orders, so GetOrder still answers for them until History has them. */
-  private readonly recentClosed = new BoundedMap<number, OrderView>(RECENT_CLOSED);
+  private readonly recentClosed = new RecentMap<number, OrderView>(RECENT_CLOSED);
   private readonly eventsWriter = new EventsWriter();
 
   constructor(
