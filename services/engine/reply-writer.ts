@@ -206,10 +206,20 @@ function closeLength(b: Buffer, mark: number, end: number): number {
 
 /** A non-negative integer up to 2^53 as a varint. */
 function varint(b: Buffer, p: number, n: number): number {
-  while (n > 0x7f) {
+  if (n < 0x80) {
+    b[p] = n;
+    return p + 1;
+  }
+  // Past 2^31 (times in milliseconds): seven bits at a time in floating point, until it fits.
+  while (n >= 0x80000000) {
     const low = n % 128;
     b[p++] = low | 0x80;
     n = (n - low) / 128;
+  }
+  // The rest in 32-bit integer arithmetic.
+  while (n > 0x7f) {
+    b[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
   }
   b[p++] = n;
   return p;
