@@ -37,7 +37,6 @@ import type { MatchingLoop } from './matching-loop';
 import { type PlacedOrder, ReplyWriter } from './reply-writer';
 import {
   balanceToProto,
-  fillToProto,
   levelsToProto,
   marketToProto,
   orderToProto,
@@ -54,8 +53,9 @@ const MAX_DEPTH = 5000;
 const MAX_BATCH = 5000;
 
 /**
- * The service's definition for grpc-js: the generated one, except that PlaceOrder and
- * PlaceOrders answer with bytes the handler already wrote (ReplyWriter), passed on as they are.
+ * The service's definition for grpc-js: the generated one, except that PlaceOrder, PlaceOrders
+ * and OrderEntry may answer with bytes the handler already wrote (ReplyWriter), passed on as
+ * they are.
  */
 export const engineServiceDefinition: typeof EngineServiceService = {
   ...EngineServiceService,
@@ -68,6 +68,11 @@ export const engineServiceDefinition: typeof EngineServiceService = {
     ...EngineServiceService.placeOrders,
     responseSerialize: (value: PlaceOrdersResponse) =>
       Buffer.isBuffer(value) ? value : EngineServiceService.placeOrders.responseSerialize(value),
+  },
+  orderEntry: {
+    ...EngineServiceService.orderEntry,
+    responseSerialize: (value: OrderEntryResponse) =>
+      Buffer.isBuffer(value) ? value : EngineServiceService.orderEntry.responseSerialize(value),
   },
 };
 
@@ -123,16 +128,6 @@ export function createEngineService(deps: {
     const reply = replyOf(outcome);
     if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
     return reply;
-  };
-
-  const placed = (outcome: Outcome): PlaceOrderResponse => {
-    const reply = replyOf(outcome);
-    if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
-    const c = core();
-    return {
-      order: orderToProto(c, reply.order),
-      fills: reply.fills.map((f) => fillToProto(c, reply.order, f, reply.order.updatedAt)),
-    };
   };
 
   const orderOf = (outcome: Outcome): POrder => {
@@ -237,40 +232,72 @@ export function createEngineService(deps: {
     }),
 
     orderEntry: (call: ServerDuplexStream<OrderEntryRequest, OrderEntryResponse>) => {
-      // Answers go out in request order: each waits for the one before it.
+      // The requests that arrive together (before the next turn of the event loop) are
+      // journaled as one batch, with one waiter, like a PlaceOrders call; answers go out in
+      // request order, each batch's after the one before it.
+      let pending: OrderEntryRequest[] = [];
+      let scheduled = false;
       let tail: Promise<void> = Promise.resolve();
-      const answer = async (req: OrderEntryRequest): Promise<OrderEntryResponse> => {
-        const requestId = req.requestId;
-        try {
-          if (req.action?.$case === 'place') {
-            return {
-              requestId,
-              result: {
-                $case: 'placed',
-                value: placed(await journal.submit(toPlaceCommand(core(), req.action.value))),
-              },
-            };
+      const errorAnswer = (requestId: string, err: unknown): OrderEntryResponse => ({
+        requestId,
+        result: { $case: 'error', value: requestError(err, log) },
+      });
+      const answerBatch = async (requests: OrderEntryRequest[]) => {
+        const answers = new Array<OrderEntryResponse>(requests.length);
+        const commands: CommandBody[] = [];
+        const positions: number[] = [];
+        requests.forEach((req, i) => {
+          try {
+            const action = req.action;
+            if (action?.$case === 'place') commands.push(toPlaceCommand(core(), action.value));
+            else if (action?.$case === 'cancel')
+              commands.push(cancelCommand(action.value.userId, action.value.orderRef));
+            else throw invalidArgument('INVALID_REQUEST', 'a request needs place or cancel');
+            positions.push(i);
+          } catch (err) {
+            answers[i] = errorAnswer(req.requestId, err);
           }
-          if (req.action?.$case === 'cancel') {
-            const cancel = req.action.value;
-            const order = orderOf(
-              await journal.submit(cancelCommand(cancel.userId, cancel.orderRef)),
-            );
-            return { requestId, result: { $case: 'cancelled', value: { order } } };
+        });
+        const results = await journal.submitBatch(commands);
+        results.forEach((result, k) => {
+          const req = requests[positions[k]];
+          try {
+            if (result instanceof ServiceFailure) throw result;
+            answers[positions[k]] =
+              req.action?.$case === 'place'
+                ? preEncoded<OrderEntryResponse>(
+                    replies.orderEntryPlaced(core(), req.requestId, placedOf(result)),
+                  )
+                : {
+                    requestId: req.requestId,
+                    result: { $case: 'cancelled', value: { order: orderOf(result) } },
+                  };
+          } catch (err) {
+            answers[positions[k]] = errorAnswer(req.requestId, err);
           }
-          throw invalidArgument('INVALID_REQUEST', 'a request needs place or cancel');
-        } catch (err) {
-          return { requestId, result: { $case: 'error', value: requestError(err, log) } };
-        }
+        });
+        return answers;
+      };
+      const flush = () => {
+        scheduled = false;
+        if (pending.length === 0) return;
+        const answered = answerBatch(pending);
+        pending = [];
+        tail = tail.then(async () => {
+          for (const answer of await answered) {
+            if (!call.cancelled && !call.destroyed) call.write(answer);
+          }
+        });
       };
       call.on('data', (req: OrderEntryRequest) => {
-        const response = answer(req);
-        tail = tail.then(async () => {
-          const r = await response;
-          if (!call.cancelled && !call.destroyed) call.write(r);
-        });
+        pending.push(req);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
       });
       call.on('end', () => {
+        flush();
         void tail.then(() => call.end());
       });
       call.on('error', () => undefined);

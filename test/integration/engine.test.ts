@@ -342,6 +342,68 @@ describe('OrderEntry', () => {
   });
 });
 
+describe('OrderEntry, many requests at once', () => {
+  it('journals a burst as batches and still answers every request, in order, with its own result', async () => {
+    const userId = await funded({ USDC: '100000' });
+    const call = api.raw.orderEntry();
+    const answers: OrderEntryResponse[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (r: OrderEntryResponse) => answers.push(r));
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    const expected: [string, string][] = [];
+    for (let i = 0; i < 600; i++) {
+      const requestId = `r${i}`;
+      if (i % 10 === 3) {
+        call.write({
+          requestId,
+          action: { $case: 'place', value: limit(userId, Side.SIDE_BUY, '1.001', '1') },
+        });
+        expected.push([requestId, 'error']); // INVALID_PRICE, refused before the journal
+      } else if (i % 10 === 7) {
+        call.write({
+          requestId,
+          action: {
+            $case: 'cancel',
+            value: { userId, orderRef: { $case: 'clientOrderId', value: `burst-${i - 1}` } },
+          },
+        });
+        expected.push([requestId, 'cancelled']); // the order placed just before
+      } else if (i === 599) {
+        call.write({ requestId });
+        expected.push([requestId, 'error']); // neither place nor cancel
+      } else {
+        call.write({
+          requestId,
+          action: {
+            $case: 'place',
+            value: limit(userId, Side.SIDE_BUY, '1', '1', { clientOrderId: `burst-${i}` }),
+          },
+        });
+        expected.push([requestId, 'placed']);
+      }
+    }
+    call.end();
+    await done;
+    expect(answers.map((a) => [a.requestId, a.result?.$case])).toEqual(expected);
+    const placedIds = answers.flatMap((a) =>
+      a.result?.$case === 'placed' ? [Number(a.result.value.order?.orderId)] : [],
+    );
+    // Placed in request order, each answer its own order.
+    expect(placedIds).toEqual([...placedIds].sort((x, y) => x - y));
+    expect(new Set(placedIds).size).toBe(placedIds.length);
+    const cancelled = answers.flatMap((a) =>
+      a.result?.$case === 'cancelled' ? [a.result.value.order?.clientOrderId] : [],
+    );
+    expect(cancelled).toEqual(
+      expected.flatMap(([, kind], i) => (kind === 'cancelled' ? [`burst-${i - 1}`] : [])),
+    );
+    const open = await api.getOpenOrders({ userId, market: '' });
+    expect(open.orders).toHaveLength(placedIds.length - cancelled.length);
+  });
+});
+
 describe('CancelOrder, CancelAllOrders, AmendOrder, GetOrder, GetOpenOrders', () => {
   it('cancels by id and client id; another user gets NOT_FOUND and the order stays', async () => {
     const userId = await funded({ USDC: '1000' });

@@ -5,7 +5,11 @@
  * client order ids, post-only, every self-trade mode and status, fills with fees in either
  * asset, ETH amounts past 2^53).
  */
-import { PlaceOrderResponse, PlaceOrdersResponse } from '../../gen/exchange/v1/engine';
+import {
+  OrderEntryResponse,
+  PlaceOrderResponse,
+  PlaceOrdersResponse,
+} from '../../gen/exchange/v1/engine';
 import type { RequestError } from '../../gen/exchange/v1/common';
 import type { ExchangeCore } from '../../services/engine/core';
 import { fillToProto, orderToProto } from '../../services/engine/proto-mapping';
@@ -90,6 +94,18 @@ describe('ReplyWriter', () => {
       expect(PlaceOrdersResponse.decode(written).results).toHaveLength(results.length);
     }
     expect(writer.placeOrders(core, []).length).toBe(0);
+  });
+
+  it("writes the OrderEntry stream's answer for a placed order as the generated encoder does", () => {
+    const writer = new ReplyWriter(64);
+    placed.slice(0, 500).forEach((p, i) => {
+      const requestId = i % 50 === 0 ? `ünïcödé-${i}` : i % 7 === 0 ? '' : `req-${i}`;
+      const expected = OrderEntryResponse.encode({
+        requestId,
+        result: { $case: 'placed', value: generated(core, p) },
+      }).finish();
+      expect(writer.orderEntryPlaced(core, requestId, p).equals(Buffer.from(expected))).toBe(true);
+    });
   });
 
   it('gives each reply its own bytes (the next reply does not overwrite the last)', () => {
