@@ -17,7 +17,7 @@
  * the load of the rest of the machine moves much less than orders/s.
  */
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../gen/exchange/v1/common';
-import type { OrderEntryResponse, PlaceOrderRequest } from '../gen/exchange/v1/engine';
+import type { PlaceOrderRequest } from '../gen/exchange/v1/engine';
 import { engineClient, type EngineApi } from '../test/support/engine-client';
 import {
   benchEnv,
@@ -26,6 +26,7 @@ import {
   stopEngineProcess,
 } from './support/engine-process';
 import { sendInBatches } from './support/batched-entry';
+import { sendOnStream } from './support/stream-entry';
 import { processCpuSeconds } from './support/cpu-usage';
 import { percentile } from './support/latency';
 
@@ -128,32 +129,10 @@ async function batched(
 }
 
 async function streaming(api: EngineApi, orders: PlaceOrderRequest[], window: number) {
-  const latencies: number[] = [];
-  const sentAt = new Array<number>(orders.length);
-  const call = api.raw.orderEntry();
-  let sent = 0;
-  let received = 0;
   const cpuStart = engineCpu();
-  const start = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      while (sent < orders.length && sent - received < window) {
-        sentAt[sent] = performance.now();
-        call.write({ requestId: String(sent), action: { $case: 'place', value: orders[sent] } });
-        sent++;
-      }
-      if (sent === orders.length) call.end();
-    };
-    call.on('data', (r: OrderEntryResponse) => {
-      latencies.push(performance.now() - sentAt[Number(r.requestId)]);
-      received++;
-      if (received === orders.length) resolve();
-      else pump();
-    });
-    call.on('error', reject);
-    pump();
-  });
-  return summary('streaming', orders.length, performance.now() - start, latencies, cpuStart);
+  const { ms, latencies, errors } = await sendOnStream(api, orders, window);
+  if (errors > 0) console.log(`streaming: ${errors} orders refused`);
+  return summary('streaming', orders.length, ms, latencies, cpuStart);
 }
 
 interface Session {
