@@ -57,6 +57,7 @@ export async function sendOnStream(
       }).finish(),
     ),
   );
+  if (requests.length === 0) return { ms: 0, latencies: [], errors: 0 };
   const client = api.raw as unknown as grpc.Client;
   const call = client.makeBidiStreamRequest<Buffer, Buffer>(ORDER_ENTRY, asIs, asIs);
   const sentAt = new Array<number>(orders.length);
@@ -83,6 +84,11 @@ export async function sendOnStream(
       else pump();
     });
     call.on('error', reject);
+    call.on('end', () => {
+      if (received < requests.length) {
+        reject(new Error(`the stream ended with ${received} of ${requests.length} answers`));
+      }
+    });
     pump();
   });
   return { ms: performance.now() - start, latencies, errors };

@@ -283,11 +283,19 @@ export function createEngineService(deps: {
         if (pending.length === 0) return;
         const answered = answerBatch(pending);
         pending = [];
-        tail = tail.then(async () => {
-          for (const answer of await answered) {
-            if (!call.cancelled && !call.destroyed) call.write(answer);
-          }
-        });
+        tail = tail
+          .then(async () => {
+            for (const answer of await answered) {
+              if (!call.cancelled && !call.destroyed) call.write(answer);
+            }
+          })
+          .catch((err: unknown) => {
+            // Not expected (every refusal is an answer): end the stream with the status rather
+            // than leave it waiting. grpc-js ends a server stream when the call emits 'error'.
+            if (!call.cancelled && !call.destroyed) {
+              call.emit('error', toServiceError(err, log, 'OrderEntry'));
+            }
+          });
       };
       call.on('data', (req: OrderEntryRequest) => {
         pending.push(req);

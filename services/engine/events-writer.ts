@@ -31,7 +31,7 @@ const DIGIT_PAIRS = Buffer.from(
  * The last time written and its digits: every event of a command carries the command's time,
  * and orders their creation and update times, mostly that same one.
  */
-let lastTime = -1;
+let lastTime = NaN; // never equal to a time: nothing cached
 const lastTimeDigits = Buffer.alloc(16);
 let lastTimeLength = 0;
 
@@ -328,8 +328,12 @@ function bytes(b: Buffer, p: number, src: Buffer): number {
 function time(b: Buffer, p: number, n: number): number {
   if (n !== lastTime) {
     lastTimeLength = num(lastTimeDigits, 0, n);
-    lastTime = lastTimeLength <= lastTimeDigits.length ? n : -1;
-    if (lastTime < 0) return num(b, p, n);
+    if (lastTimeLength > lastTimeDigits.length) {
+      // Longer than the cache holds (no time of ours is): written as it is, not cached.
+      lastTime = NaN;
+      return num(b, p, n);
+    }
+    lastTime = n;
   }
   for (let i = 0; i < lastTimeLength; i++) b[p++] = lastTimeDigits[i];
   return p;

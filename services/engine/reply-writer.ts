@@ -211,15 +211,31 @@ function requestError(b: Buffer, p: number, e: RequestError): number {
 }
 
 /**
- * Ends a nested message whose length was given `LENGTH_ROOM` bytes at `mark`: writes the length
- * there and moves the message down onto any of those bytes it did not need.
+ * Ends a nested message whose length was given `LENGTH_ROOM` bytes at `mark`: moves the message
+ * onto the bytes its length needs (down onto those it did not need, or up for a message of 2 MiB
+ * or more) and writes the length. If the message ran past the buffer, or would once moved, it
+ * returns a position past the buffer without moving anything, so that the caller grows the
+ * buffer and writes it again: a message moved down could otherwise end inside the buffer with
+ * bytes missing.
  */
 function closeLength(b: Buffer, mark: number, end: number): number {
   const start = mark + LENGTH_ROOM;
   const length = end - start;
-  const after = varint(b, mark, length);
-  if (after < start) b.copyWithin(after, start, end);
-  return after + length;
+  const body = mark + varintSize(length);
+  const moved = body + length;
+  if (end > b.length || moved > b.length) return Math.max(end, moved);
+  if (body !== start) b.copyWithin(body, start, end);
+  varint(b, mark, length);
+  return moved;
+}
+
+/** Bytes of a varint of a non-negative integer below 2^35. */
+function varintSize(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  return 5;
 }
 
 /** A non-negative integer up to 2^53 as a varint. */

@@ -89,6 +89,23 @@ describe('EventsWriter', () => {
     }
   });
 
+  test('writes times from its one-time cache as JSON does, whatever came before', () => {
+    const writer = new EventsWriter(64);
+    // An order's creation and update times, written one after the other: repeats (cached), a
+    // time too long for the cache, then a value that once marked the cache empty.
+    const pairs = [
+      [1_700_000_000_000, 1_700_000_000_000],
+      [5, 5],
+      [1.2345678901234567e300, -1],
+      [-1, -1],
+      [0, 1_700_000_000_123],
+    ];
+    expectSameBytes(
+      writer,
+      pairs.map(([createdAt, updatedAt]) => accepted({ createdAt, updatedAt })),
+    );
+  });
+
   test('writes an event larger than the room it made, after growing', () => {
     const writer = new EventsWriter(64);
     const levels = Array.from({ length: 3000 }, (_, i): [number, number] => [

@@ -108,6 +108,77 @@ describe('ReplyWriter', () => {
     });
   });
 
+  it('writes a result again when it crosses the end of the buffer, whatever ends up moved', () => {
+    // Every size around the buffer's end: some results end a few bytes past it before their
+    // nested lengths are moved down onto the bytes they did not need.
+    const base = placed.find((p) => p.fills.length === 0) as PlacedOrder;
+    for (const ch of ['u', 'é']) {
+      for (let n = 850; n < 1150; n++) {
+        const userId = ch.repeat(ch === 'u' ? n : n >> 1);
+        const long: PlacedOrder = { order: { ...base.order, userId }, fills: [] };
+        const reply = generated(core, long);
+        expect(
+          new ReplyWriter(1024)
+            .placeOrder(core, long)
+            .equals(Buffer.from(PlaceOrderResponse.encode(reply).finish())),
+        ).toBe(true);
+        expect(
+          new ReplyWriter(1024).orderEntryPlaced(core, 'r1', long).equals(
+            Buffer.from(
+              OrderEntryResponse.encode({
+                requestId: 'r1',
+                result: { $case: 'placed', value: reply },
+              }).finish(),
+            ),
+          ),
+        ).toBe(true);
+        expect(
+          new ReplyWriter(1024).placeOrders(core, [long]).equals(
+            Buffer.from(
+              PlaceOrdersResponse.encode({
+                results: [{ result: { $case: 'placed', value: reply } }],
+              }).finish(),
+            ),
+          ),
+        ).toBe(true);
+      }
+    }
+    // Refusals of a market name a client sent, 60 to a call, across the first buffer's end.
+    for (let n = 1000; n < 1400; n++) {
+      const refused: RequestError = {
+        code: 'UNKNOWN_MARKET',
+        message: `unknown market ${'X'.repeat(n)}`,
+        grpcCode: 5,
+      };
+      const results = Array.from({ length: 60 }, () => refused);
+      const expected = PlaceOrdersResponse.encode({
+        results: results.map((value) => ({ result: { $case: 'error' as const, value } })),
+      }).finish();
+      expect(new ReplyWriter().placeOrders(core, results).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
+
+  it('writes a nested message of 2 MiB and more (a length of four bytes)', () => {
+    const withFills = placed.find((p) => p.fills.length > 1) as PlacedOrder;
+    const fills = Array.from(
+      { length: 40_000 },
+      (_, i) => withFills.fills[i % withFills.fills.length],
+    );
+    const sweep: PlacedOrder = { order: withFills.order, fills };
+    const expected = PlaceOrdersResponse.encode({
+      results: [{ result: { $case: 'placed', value: generated(core, sweep) } }],
+    }).finish();
+    expect(expected.length).toBeGreaterThan(2 ** 21);
+    expect(new ReplyWriter().placeOrders(core, [sweep]).equals(Buffer.from(expected))).toBe(true);
+    const entry = OrderEntryResponse.encode({
+      requestId: 'sweep',
+      result: { $case: 'placed', value: generated(core, sweep) },
+    }).finish();
+    expect(
+      new ReplyWriter().orderEntryPlaced(core, 'sweep', sweep).equals(Buffer.from(entry)),
+    ).toBe(true);
+  });
+
   it('gives each reply its own bytes (the next reply does not overwrite the last)', () => {
     const writer = new ReplyWriter();
     const first = writer.placeOrder(core, placed[0]);
