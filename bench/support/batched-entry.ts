@@ -11,6 +11,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { PlaceOrdersRequest, type PlaceOrderRequest } from '../../gen/exchange/v1/engine';
 import type { EngineApi } from '../../test/support/engine-client';
+import { WireReader } from './wire-reader';
 
 export interface BatchedCall {
   /** Round trip of the call. */
@@ -33,33 +34,20 @@ const FIELD_2_BYTES = 0x12;
  * from the wire format without decoding the messages.
  */
 export function countResults(reply: Uint8Array): { results: number; errors: number } {
-  let p = 0;
+  const r = new WireReader(reply, 'PlaceOrdersResponse');
   let results = 0;
   let errors = 0;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (p >= reply.length) throw new Error('truncated PlaceOrdersResponse');
-      const byte = reply[p++];
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-    }
-  };
-  while (p < reply.length) {
-    if (varint() !== FIELD_1_BYTES) throw new Error('unexpected field in PlaceOrdersResponse');
-    const length = varint();
-    const end = p + length;
-    if (end > reply.length) throw new Error('truncated PlaceOrdersResponse');
+  while (!r.done) {
+    if (r.varint() !== FIELD_1_BYTES) throw new Error('unexpected field in PlaceOrdersResponse');
+    const length = r.length();
     results++;
     // A result is one `oneof` field: placed (1) or error (2); an empty one is neither.
     if (length > 0) {
-      const tag = reply[p];
+      const tag = r.peek();
       if (tag === FIELD_2_BYTES) errors++;
       else if (tag !== FIELD_1_BYTES) throw new Error('unexpected field in PlaceOrderResult');
     }
-    p = end;
+    r.pos += length;
   }
   return { results, errors };
 }

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { OrderEntryRequest, type PlaceOrderRequest } from '../../gen/exchange/v1/engine';
 import type { EngineApi } from '../../test/support/engine-client';
+import { WireReader } from './wire-reader';
 
 const ORDER_ENTRY = '/exchange.v1.EngineService/OrderEntry';
 const asIs = (b: Buffer) => b;
@@ -21,27 +22,15 @@ const ERROR = 0x22;
  * encoder writes fields in number order and leaves an empty id out.
  */
 export function readAnswer(answer: Uint8Array): { requestId: string; error: boolean } {
-  let p = 0;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (p >= answer.length) throw new Error('truncated OrderEntryResponse');
-      const byte = answer[p++];
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-    }
-  };
+  const r = new WireReader(answer, 'OrderEntryResponse');
   let requestId = '';
-  if (answer[0] === REQUEST_ID) {
-    p = 1;
-    const length = varint();
-    if (p + length > answer.length) throw new Error('truncated OrderEntryResponse');
-    requestId = Buffer.from(answer.buffer, answer.byteOffset + p, length).toString('utf8');
-    p += length;
+  if (r.peek() === REQUEST_ID) {
+    r.pos++;
+    const length = r.length();
+    requestId = Buffer.from(answer.buffer, answer.byteOffset + r.pos, length).toString('utf8');
+    r.pos += length;
   }
-  return { requestId, error: answer[p] === ERROR };
+  return { requestId, error: r.peek() === ERROR };
 }
 
 export async function sendOnStream(

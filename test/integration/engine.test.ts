@@ -294,16 +294,22 @@ describe('PlaceOrders', () => {
   });
 });
 
+/** An OrderEntry stream, the answers it gets, and a promise of its end. */
+function entryStream() {
+  const call = api.raw.orderEntry();
+  const answers: OrderEntryResponse[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('data', (r: OrderEntryResponse) => answers.push(r));
+    call.on('end', resolve);
+    call.on('error', reject);
+  });
+  return { call, answers, done };
+}
+
 describe('OrderEntry', () => {
   it('answers each request on the stream in request order, echoing its id', async () => {
     const userId = await funded({ USDC: '1000' });
-    const call = api.raw.orderEntry();
-    const answers: OrderEntryResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (r: OrderEntryResponse) => answers.push(r));
-      call.on('end', resolve);
-      call.on('error', reject);
-    });
+    const { call, answers, done } = entryStream();
     call.write({
       requestId: 'a',
       action: {
@@ -345,13 +351,7 @@ describe('OrderEntry', () => {
 describe('OrderEntry, many requests at once', () => {
   it('journals a burst as batches and still answers every request, in order, with its own result', async () => {
     const userId = await funded({ USDC: '100000' });
-    const call = api.raw.orderEntry();
-    const answers: OrderEntryResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (r: OrderEntryResponse) => answers.push(r));
-      call.on('end', resolve);
-      call.on('error', reject);
-    });
+    const { call, answers, done } = entryStream();
     const expected: [string, string][] = [];
     for (let i = 0; i < 600; i++) {
       const requestId = `r${i}`;
