@@ -282,6 +282,9 @@ export function createEngineService(deps: {
         scheduled = false;
         if (pending.length === 0) return;
         const answered = answerBatch(pending);
+        // Handled below, in turn; marked handled now so that a rejection before then is not
+        // taken for an unhandled one (which would end the process).
+        answered.catch(() => undefined);
         pending = [];
         tail = tail
           .then(async () => {
