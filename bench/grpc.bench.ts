@@ -37,6 +37,8 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 150);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2);
 const STREAM_WINDOW = Number(process.env.BENCH_STREAM_WINDOW ?? 4000);
 const USERS = 8;
+/** Issue 3's targets: batched (or streaming) entry, and the journal's replay. */
+const TARGETS = { batchedOrdersPerSec: 50_000, batchedP99Ms: 20, replayCommandsPerSec: 200_000 };
 
 /** The engine child's pid, for its CPU time per order. */
 let enginePid: number | undefined;
@@ -243,6 +245,16 @@ async function main() {
       },
       replayCommandsPerSec: replayPerSec,
       replayedCommands: replay.replayedCommands,
+      targets: TARGETS,
+      targetsMet: {
+        batchedOrdersPerSec:
+          results.batched === undefined
+            ? undefined
+            : results.batched.ordersPerSec >= TARGETS.batchedOrdersPerSec,
+        batchedP99Ms:
+          results.batched === undefined ? undefined : results.batched.p99Ms < TARGETS.batchedP99Ms,
+        replayCommandsPerSec: replayPerSec >= TARGETS.replayCommandsPerSec,
+      },
     }),
   );
 }
