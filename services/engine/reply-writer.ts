@@ -65,30 +65,13 @@ export class ReplyWriter {
 
   /** A PlaceOrderResponse, in a new buffer. */
   placeOrder(core: ExchangeCore, placed: PlacedOrder): Buffer {
-    let end: number;
-    for (;;) {
-      this.ensure(0, RESULT_ROOM + placed.fills.length * FILL_ROOM);
-      end = placedOrder(this.buf, 0, core, placed);
-      if (end <= this.buf.length) break;
-      this.ensure(0, end);
-    }
-    return this.copy(end);
+    return this.copy(this.put(0, roomFor(placed), placedOrder, core, placed));
   }
 
   /** An OrderEntryResponse of a placed order: its request id and the PlaceOrderResponse. */
   orderEntryPlaced(core: ExchangeCore, requestId: string, placed: PlacedOrder): Buffer {
-    let end: number;
-    for (;;) {
-      this.ensure(0, RESULT_ROOM + placed.fills.length * FILL_ROOM + requestId.length * 3);
-      let p = stringField(this.buf, 0, 1, requestId);
-      p = varint(this.buf, p, ENTRY_PLACED);
-      const mark = p;
-      p = placedOrder(this.buf, p + LENGTH_ROOM, core, placed);
-      end = closeLength(this.buf, mark, p);
-      if (end <= this.buf.length) break;
-      this.ensure(0, end);
-    }
-    return this.copy(end);
+    const entry = { requestId, placed };
+    return this.copy(this.put(0, roomFor(placed) + requestId.length * 3, entryPlaced, core, entry));
   }
 
   /** A PlaceOrdersResponse: one result per item, a placed order or why it was refused. */
@@ -96,18 +79,28 @@ export class ReplyWriter {
     let p = 0;
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
-      const room = 'order' in r ? RESULT_ROOM + r.fills.length * FILL_ROOM : RESULT_ROOM;
-      for (;;) {
-        this.ensure(p, room);
-        const end = result(this.buf, p, core, r);
-        if (end <= this.buf.length) {
-          p = end;
-          break;
-        }
-        this.ensure(p, end - p);
-      }
+      p = this.put(p, 'order' in r ? roomFor(r) : RESULT_ROOM, result, core, r);
     }
     return this.copy(p);
+  }
+
+  /**
+   * Writes one message (or result) at `from` with `write`, after making `room` for it; if it
+   * ends past the buffer, grows the buffer and writes it again. Returns where it ends.
+   */
+  private put<T>(
+    from: number,
+    room: number,
+    write: (b: Buffer, p: number, core: ExchangeCore, item: T) => number,
+    core: ExchangeCore,
+    item: T,
+  ): number {
+    this.ensure(from, room);
+    for (;;) {
+      const end = write(this.buf, from, core, item);
+      if (end <= this.buf.length) return end;
+      this.ensure(from, end - from);
+    }
   }
 
   /** At least `bytes` free after `pos`. */
@@ -126,6 +119,23 @@ export class ReplyWriter {
     this.buf.copy(out, 0, 0, end);
     return out;
   }
+}
+
+/** Room made before writing a placed order: far more than one of its size takes. */
+const roomFor = (placed: PlacedOrder) => RESULT_ROOM + placed.fills.length * FILL_ROOM;
+
+/** An OrderEntryResponse: the request id, then the placed order as field 2. */
+function entryPlaced(
+  b: Buffer,
+  p: number,
+  core: ExchangeCore,
+  entry: { readonly requestId: string; readonly placed: PlacedOrder },
+): number {
+  p = stringField(b, p, 1, entry.requestId);
+  p = varint(b, p, ENTRY_PLACED);
+  const mark = p;
+  p = placedOrder(b, p + LENGTH_ROOM, core, entry.placed);
+  return closeLength(b, mark, p);
 }
 
 function result(b: Buffer, p: number, core: ExchangeCore, r: PlacedOrder | RequestError): number {
