@@ -59,22 +59,19 @@ const MAX_BATCH = 5000;
  */
 export const engineServiceDefinition: typeof EngineServiceService = {
   ...EngineServiceService,
-  placeOrder: {
-    ...EngineServiceService.placeOrder,
-    responseSerialize: (value: PlaceOrderResponse) =>
-      Buffer.isBuffer(value) ? value : EngineServiceService.placeOrder.responseSerialize(value),
-  },
-  placeOrders: {
-    ...EngineServiceService.placeOrders,
-    responseSerialize: (value: PlaceOrdersResponse) =>
-      Buffer.isBuffer(value) ? value : EngineServiceService.placeOrders.responseSerialize(value),
-  },
-  orderEntry: {
-    ...EngineServiceService.orderEntry,
-    responseSerialize: (value: OrderEntryResponse) =>
-      Buffer.isBuffer(value) ? value : EngineServiceService.orderEntry.responseSerialize(value),
-  },
+  placeOrder: passingBytes(EngineServiceService.placeOrder),
+  placeOrders: passingBytes(EngineServiceService.placeOrders),
+  orderEntry: passingBytes(EngineServiceService.orderEntry),
 };
+
+/** A method whose serializer passes a reply that is already bytes on as it is. */
+function passingBytes<M extends { responseSerialize: (value: never) => Buffer }>(method: M): M {
+  return {
+    ...method,
+    responseSerialize: (value: Parameters<M['responseSerialize']>[0]) =>
+      Buffer.isBuffer(value) ? value : method.responseSerialize(value),
+  };
+}
 
 /** A reply already in wire bytes, for a method whose serializer passes bytes on (see above). */
 const preEncoded = <T>(bytes: Buffer): T => bytes as unknown as T;
@@ -128,6 +125,41 @@ export function createEngineService(deps: {
     const reply = replyOf(outcome);
     if (reply.kind !== 'order') throw new Error(`unexpected reply ${reply.kind}`);
     return reply;
+  };
+
+  /**
+   * Journals the commands of several requests as one batch (one waiter) and answers each in its
+   * place: a request refused before the journal, by the journal or by the core gets its error,
+   * the others are unaffected.
+   */
+  const answerEach = async <Req, Answer>(
+    requests: readonly Req[],
+    toCommand: (req: Req) => CommandBody,
+    answer: (req: Req, outcome: Outcome) => Answer,
+    refuse: (req: Req, err: unknown) => Answer,
+  ): Promise<Answer[]> => {
+    const answers = new Array<Answer>(requests.length);
+    const commands: CommandBody[] = [];
+    const positions: number[] = [];
+    requests.forEach((req, i) => {
+      try {
+        commands.push(toCommand(req));
+        positions.push(i);
+      } catch (err) {
+        answers[i] = refuse(req, err);
+      }
+    });
+    const outcomes = await journal.submitBatch(commands);
+    outcomes.forEach((outcome, k) => {
+      const i = positions[k];
+      try {
+        if (outcome instanceof ServiceFailure) throw outcome;
+        answers[i] = answer(requests[i], outcome);
+      } catch (err) {
+        answers[i] = refuse(requests[i], err);
+      }
+    });
+    return answers;
   };
 
   const orderOf = (outcome: Outcome): POrder => {
@@ -206,28 +238,12 @@ export function createEngineService(deps: {
       deadlineCheck(call);
       if (req.orders.length > MAX_BATCH)
         throw invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
-      // One journal waiter for the whole batch; an order refused before or by the core gets its
-      // error in its place, the others are unaffected.
-      const results = new Array<PlacedOrder | RequestError>(req.orders.length);
-      const commands: CommandBody[] = [];
-      const positions: number[] = [];
-      req.orders.forEach((order: PlaceOrderRequest, i) => {
-        try {
-          commands.push(toPlaceCommand(core(), order));
-          positions.push(i);
-        } catch (err) {
-          results[i] = requestError(err, log);
-        }
-      });
-      const outcomes = await journal.submitBatch(commands);
-      outcomes.forEach((outcome, k) => {
-        try {
-          if (outcome instanceof ServiceFailure) throw outcome;
-          results[positions[k]] = placedOf(outcome);
-        } catch (err) {
-          results[positions[k]] = requestError(err, log);
-        }
-      });
+      const results = await answerEach<PlaceOrderRequest, PlacedOrder | RequestError>(
+        req.orders,
+        (order) => toPlaceCommand(core(), order),
+        (_order, outcome) => placedOf(outcome),
+        (_order, err) => requestError(err, log),
+      );
       return preEncoded<PlaceOrdersResponse>(replies.placeOrders(core(), results));
     }),
 
@@ -238,58 +254,38 @@ export function createEngineService(deps: {
       let pending: OrderEntryRequest[] = [];
       let scheduled = false;
       let tail: Promise<void> = Promise.resolve();
-      const errorAnswer = (requestId: string, err: unknown): OrderEntryResponse => ({
-        requestId,
+      const toCommand = (req: OrderEntryRequest): CommandBody => {
+        const action = req.action;
+        if (action?.$case === 'place') return toPlaceCommand(core(), action.value);
+        if (action?.$case === 'cancel')
+          return cancelCommand(action.value.userId, action.value.orderRef);
+        throw invalidArgument('INVALID_REQUEST', 'a request needs place or cancel');
+      };
+      const answer = (req: OrderEntryRequest, outcome: Outcome): OrderEntryResponse =>
+        req.action?.$case === 'place'
+          ? preEncoded<OrderEntryResponse>(
+              replies.orderEntryPlaced(core(), req.requestId, placedOf(outcome)),
+            )
+          : {
+              requestId: req.requestId,
+              result: { $case: 'cancelled', value: { order: orderOf(outcome) } },
+            };
+      const refuse = (req: OrderEntryRequest, err: unknown): OrderEntryResponse => ({
+        requestId: req.requestId,
         result: { $case: 'error', value: requestError(err, log) },
       });
-      const answerBatch = async (requests: OrderEntryRequest[]) => {
-        const answers = new Array<OrderEntryResponse>(requests.length);
-        const commands: CommandBody[] = [];
-        const positions: number[] = [];
-        requests.forEach((req, i) => {
-          try {
-            const action = req.action;
-            if (action?.$case === 'place') commands.push(toPlaceCommand(core(), action.value));
-            else if (action?.$case === 'cancel')
-              commands.push(cancelCommand(action.value.userId, action.value.orderRef));
-            else throw invalidArgument('INVALID_REQUEST', 'a request needs place or cancel');
-            positions.push(i);
-          } catch (err) {
-            answers[i] = errorAnswer(req.requestId, err);
-          }
-        });
-        const results = await journal.submitBatch(commands);
-        results.forEach((result, k) => {
-          const req = requests[positions[k]];
-          try {
-            if (result instanceof ServiceFailure) throw result;
-            answers[positions[k]] =
-              req.action?.$case === 'place'
-                ? preEncoded<OrderEntryResponse>(
-                    replies.orderEntryPlaced(core(), req.requestId, placedOf(result)),
-                  )
-                : {
-                    requestId: req.requestId,
-                    result: { $case: 'cancelled', value: { order: orderOf(result) } },
-                  };
-          } catch (err) {
-            answers[positions[k]] = errorAnswer(req.requestId, err);
-          }
-        });
-        return answers;
-      };
       const flush = () => {
         scheduled = false;
         if (pending.length === 0) return;
-        const answered = answerBatch(pending);
+        const answered = answerEach(pending, toCommand, answer, refuse);
         // Handled below, in turn; marked handled now so that a rejection before then is not
         // taken for an unhandled one (which would end the process).
         answered.catch(() => undefined);
         pending = [];
         tail = tail
           .then(async () => {
-            for (const answer of await answered) {
-              if (!call.cancelled && !call.destroyed) call.write(answer);
+            for (const response of await answered) {
+              if (!call.cancelled && !call.destroyed) call.write(response);
             }
           })
           .catch((err: unknown) => {
