@@ -4,8 +4,8 @@
  * ends them gracefully (so a profiled child writes its profile) and removes the Redis keys and
  * the schema; it is safe to call after a partial start.
  */
-import { Redis } from 'ioredis';
 import { redisKeys } from '../../services/lib/redis-keys';
+import { RedisManager } from '../../services/lib/redis-manager';
 import { startEngineProcess, benchEnv, cleanupBenchEnv } from '../support/engine-process';
 import {
   freePort,
@@ -121,34 +121,25 @@ export async function startE2eStack(): Promise<E2eStack> {
  */
 export async function historyCaughtUp(stack: E2eStack, timeoutMs = 120_000): Promise<number> {
   const keys = redisKeys(stack.env.REDIS_PREFIX);
-  const redis = new Redis(stack.env.REDIS_URL, { lazyConnect: true });
-  await redis.connect();
+  const redis = await RedisManager.connect(stack.env.REDIS_URL, { name: 'bench' });
   const started = performance.now();
   try {
     for (;;) {
-      const [newest, groups] = await Promise.all([
-        redis.xrevrange(keys.events, '+', '-', 'COUNT', 1),
-        redis.xinfo('GROUPS', keys.events).catch(() => []) as Promise<unknown[][]>,
+      const [newest, group] = await Promise.all([
+        redis.last(keys.events),
+        redis.group(keys.events, keys.historyGroup),
       ]);
-      const group = groups
-        .map((g) => {
-          const fields: Record<string, unknown> = {};
-          for (let i = 0; i + 1 < g.length; i += 2) fields[String(g[i])] = g[i + 1];
-          return fields;
-        })
-        .find((g) => g.name === keys.historyGroup);
-      const newestId = newest[0]?.[0] ?? '0-0';
-      if (group !== undefined && Number(group.pending) === 0) {
-        if (group['last-delivered-id'] === newestId) break;
-      }
-      if (newest.length === 0) break;
+      const caughtUp =
+        newest === undefined ||
+        (Number(group?.pending) === 0 && group?.['last-delivered-id'] === newest.id);
+      if (caughtUp) break;
       if (performance.now() - started > timeoutMs) {
         throw new Error(`History did not catch up with the events stream in ${timeoutMs} ms`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
-    redis.disconnect();
+    await redis.close();
   }
   return (performance.now() - started) / 1000;
 }

@@ -169,13 +169,13 @@ export class Persister {
 
   /** How far Postgres trails the events stream. */
   async lag(): Promise<PersisterLag> {
-    const [last, length, groups] = await Promise.all([
+    const [last, length, found] = await Promise.all([
       this.redis.last(this.keys.events),
       this.redis.client.xlen(this.keys.events),
-      this.redis.client.xinfo('GROUPS', this.keys.events) as Promise<unknown[][]>,
+      this.redis.group(this.keys.events, this.keys.historyGroup),
     ]);
     const streamSeq = last === undefined ? 0 : Number(last.fields.last);
-    const group = groups.map(fieldsOf).find((g) => g.name === this.keys.historyGroup) ?? {};
+    const group = found ?? {};
     const lastEntryId = last?.id ?? '0-0';
     const lastDeliveredId = String(group['last-delivered-id'] ?? '0-0');
     const pending = Number(group.pending ?? 0);
@@ -387,10 +387,4 @@ function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(Number);
   const [bm, bs] = b.split('-').map(Number);
   return am !== bm ? am - bm : as - bs;
-}
-
-function fieldsOf(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
-  return out;
 }

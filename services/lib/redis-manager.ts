@@ -103,6 +103,15 @@ export class RedisManager {
     return reply.length === 0 ? undefined : toEntry(reply[0]);
   }
 
+  /**
+   * A consumer group of a stream as `XINFO GROUPS` describes it (`pending`,
+   * `last-delivered-id`, ...), or undefined if the stream has no such group.
+   */
+  async group(stream: string, name: string): Promise<Record<string, unknown> | undefined> {
+    const groups = (await this.client.xinfo('GROUPS', stream)) as unknown[][];
+    return groups.map(fieldsOf).find((g) => g.name === name);
+  }
+
   /** Drops the entries older than `minId`. */
   async trim(stream: string, minId: string): Promise<number> {
     return this.client.xtrim(stream, 'MINID', minId);
@@ -169,6 +178,13 @@ export class RedisManager {
     }
     return this.subscriber;
   }
+}
+
+/** A flat [name, value, name, value, ...] reply as a record. */
+function fieldsOf(flat: readonly unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
 }
 
 function toEntry([id, flat]: [string, string[]]): StreamEntry {
