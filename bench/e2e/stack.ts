@@ -92,6 +92,8 @@ export async function startE2eStack(): Promise<E2eStack> {
       name: 'express-ceiling',
       script: 'bench/e2e/express-ceiling.ts',
       env: { PORT: '0' },
+      // BENCH_EXPRESS_NODE_ARGS: the same for the bare Express app (the ceiling).
+      nodeArgs: nodeArgsFrom('BENCH_EXPRESS_NODE_ARGS'),
       readyFromLog: portFromLog('listening'),
     });
     started.push(ceiling);
