@@ -45,9 +45,13 @@ export class Authenticator {
 
   /**
    * The user of an `Authorization: Bearer <key>` header, or 401 (429 when `ip` makes too many
-   * look-ups). Returns [userId, keyHash].
+   * look-ups). Returns [userId, keyHash]. `ip` may be a function: it is needed only when the key
+   * is not in the cache, and working out a request's address costs something.
    */
-  async authenticate(header: string | undefined, ip: string): Promise<[string, string]> {
+  async authenticate(
+    header: string | undefined,
+    ip: string | (() => string),
+  ): Promise<[string, string]> {
     const match = /^Bearer ([\x21-\x7e]{1,256})$/.exec(header ?? '');
     if (match === null) {
       throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <apiKey>');
@@ -78,9 +82,9 @@ export class Authenticator {
   }
 
   /** One look-up of `key` at a time; with `ip`, it first takes a token of that address. */
-  private lookUp(key: string, hash: string, ip?: string): Promise<string> {
+  private lookUp(key: string, hash: string, ip?: string | (() => string)): Promise<string> {
     const flight = (async () => {
-      if (ip !== undefined) await this.lookups(ip);
+      if (ip !== undefined) await this.lookups(typeof ip === 'string' ? ip : ip());
       return this.ask(key, hash);
     })();
     this.inflight.set(hash, flight);

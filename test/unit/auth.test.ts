@@ -65,6 +65,24 @@ describe('Authenticator', () => {
     expect(asked).toEqual(['home', 'flood']);
     expect(engine.calls).toEqual(['ek_a']);
   });
+
+  it('works out the address only when the key is not in the cache', async () => {
+    const engine = fakeEngine({ ek_a: '7' });
+    const asked: string[] = [];
+    const auth = new Authenticator(engine, (ip) => {
+      asked.push(ip);
+      return Promise.resolve();
+    });
+    let addressLookups = 0;
+    const ip = () => {
+      addressLookups++;
+      return 'home';
+    };
+    expect((await auth.authenticate('Bearer ek_a', ip))[0]).toBe('7');
+    expect((await auth.authenticate('Bearer ek_a', ip))[0]).toBe('7');
+    expect(addressLookups).toBe(1);
+    expect(asked).toEqual(['home']);
+  });
 });
 
 describe('Authenticator under a burst', () => {
