@@ -19,6 +19,7 @@ import {
 export interface E2eStack {
   readonly env: Record<string, string>;
   readonly engineAddr: string;
+  readonly historyAddr: string;
   /** http://127.0.0.1:port of the gateway. */
   readonly gatewayUrl: string;
   /** http://127.0.0.1:port of the bare Express app. */
@@ -37,6 +38,27 @@ async function answers(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
   await res.arrayBuffer();
   return res.status === 200;
+}
+
+/** The settings of a bench gateway: quiet logs, limits out of the way. */
+export function gatewayEnv(
+  env: Record<string, string>,
+  engineAddr: string,
+  historyAddr: string,
+  port: number,
+): Record<string, string> {
+  return {
+    REDIS_URL: env.REDIS_URL,
+    REDIS_PREFIX: env.REDIS_PREFIX,
+    DATABASE_URL: env.DATABASE_URL,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ENGINE_ADDR: engineAddr,
+    HISTORY_ADDR: historyAddr,
+    RATE_LIMIT_PER_SEC: '1000000000',
+    RATE_LIMIT_NEW_USER_PER_MIN: '100000',
+  };
 }
 
 export async function startE2eStack(): Promise<E2eStack> {
@@ -70,18 +92,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     const gateway = await startServiceProcess({
       name: 'gateway',
       script: 'gateway/main.ts',
-      env: {
-        REDIS_URL: env.REDIS_URL,
-        REDIS_PREFIX: env.REDIS_PREFIX,
-        DATABASE_URL: env.DATABASE_URL,
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(gatewayPort),
-        ENGINE_ADDR: engineAddr,
-        HISTORY_ADDR: `127.0.0.1:${history.port}`,
-        RATE_LIMIT_PER_SEC: '1000000000',
-        RATE_LIMIT_NEW_USER_PER_MIN: '100000',
-      },
+      env: gatewayEnv(env, engineAddr, `127.0.0.1:${history.port}`, gatewayPort),
       // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway.
       nodeArgs: nodeArgsFrom('BENCH_GATEWAY_NODE_ARGS'),
       readyProbe: () => answers(`${gatewayUrl}/api/v1/health`),
@@ -100,6 +111,7 @@ export async function startE2eStack(): Promise<E2eStack> {
     return {
       env,
       engineAddr,
+      historyAddr: `127.0.0.1:${history.port}`,
       pids: {
         engine: engine.child.pid,
         history: history.child.pid,

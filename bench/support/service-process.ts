@@ -30,8 +30,10 @@ export interface ServiceProcess {
 
 export interface ServiceSpec {
   readonly name: string;
-  /** Entry point, relative to the repository root. */
+  /** Entry point, relative to the repository root (or to `cwd`). */
   readonly script: string;
+  /** Another checkout to run the entry point from (an A/B of two trees); default this one. */
+  readonly cwd?: string;
   readonly env: Record<string, string>;
   /** Node flags before `--import tsx`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
   readonly nodeArgs?: readonly string[];
@@ -69,7 +71,7 @@ export async function startServiceProcess(spec: ServiceSpec): Promise<ServicePro
     process.execPath,
     [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.script],
     {
-      cwd: ROOT,
+      cwd: spec.cwd ?? ROOT,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
