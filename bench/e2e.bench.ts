@@ -10,7 +10,8 @@
  *    uncounted), at 60% of the ceiling (the target: REST must carry that rate with p99 under
  *    50 ms) and at 60% of REST's own saturation. The ceiling is a bare Express app
  *    (bench/e2e/express-ceiling.ts) measured the same way.
- * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade.
+ * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade
+ *    with each other (on BTC_USDC, a book of their own).
  * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
  *    go in through gRPC at a steady rate: updates delivered per second and trade-to-client delay.
  *
@@ -48,6 +49,7 @@ const PACED_SOCKETS = num('BENCH_PACED_SOCKETS', 64);
 const GRPC_ORDERS = num('BENCH_GRPC_ORDERS', 40_000);
 const GRPC_BATCH = 500;
 const GRPC_IN_FLIGHT = 4;
+const GRPC_MARKET = 'BTC_USDC';
 const WS_CLIENTS = num('BENCH_WS_CLIENTS', 1000);
 const WS_ORDERS_PER_SEC = num('BENCH_WS_ORDERS_PER_SEC', 1000);
 const WS_FEED_CALLS_PER_SEC = 20;
@@ -163,10 +165,18 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
 }
 
 async function grpcPhase({ api, out, measured }: Run, users: [string, string]): Promise<void> {
-  await batchedEntry(api, matchingOrders(users, 5000), GRPC_BATCH, 2);
+  // Its own market: on SOL_USDC every order would meet the REST phase's leftovers at the same
+  // price instead of its pair (each trade then updates an old order's row in Postgres).
+  await batchedEntry(api, matchingOrders(users, 5000, GRPC_MARKET), GRPC_BATCH, 2);
   const grpc = await measured(
-    `grpc PlaceOrders x${GRPC_BATCH}`,
-    () => batchedEntry(api, matchingOrders(users, GRPC_ORDERS), GRPC_BATCH, GRPC_IN_FLIGHT),
+    `grpc PlaceOrders x${GRPC_BATCH} on ${GRPC_MARKET}`,
+    () =>
+      batchedEntry(
+        api,
+        matchingOrders(users, GRPC_ORDERS, GRPC_MARKET),
+        GRPC_BATCH,
+        GRPC_IN_FLIGHT,
+      ),
     (g) =>
       `${String(g.ordersPerSec).padStart(6)} orders/s  per batch p50 ${g.p50Ms} ms  p99 ${g.p99Ms} ms  rejected ${g.rejected}`,
   );

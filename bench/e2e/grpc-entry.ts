@@ -17,6 +17,7 @@ export async function grpcTraders(api: EngineApi): Promise<[string, string]> {
     const { userId } = await api.createUser({});
     await api.deposit({ userId, asset: 'USDC', amount: '1000000000', idempotencyKey: '' });
     await api.deposit({ userId, asset: 'SOL', amount: '10000000', idempotencyKey: '' });
+    await api.deposit({ userId, asset: 'BTC', amount: '10000000', idempotencyKey: '' });
     ids.push(userId);
   }
   return [ids[0], ids[1]];
@@ -24,15 +25,20 @@ export async function grpcTraders(api: EngineApi): Promise<[string, string]> {
 
 /**
  * `n` orders (n even) in matching pairs: A buys, B sells, B buys, A sells, ... at 100 USDC, 0.1
- * SOL each. Within a batch each second order takes the first.
+ * of the base asset each. Each second order takes the first, as long as the market's book holds
+ * nothing else at that price (the REST phase leaves tens of thousands of orders on SOL_USDC).
  */
-export function matchingOrders(users: readonly [string, string], n: number): PlaceOrderRequest[] {
+export function matchingOrders(
+  users: readonly [string, string],
+  n: number,
+  market = 'SOL_USDC',
+): PlaceOrderRequest[] {
   const orders: PlaceOrderRequest[] = [];
   for (let i = 0; i < n; i++) {
     const round = i % 4;
     orders.push({
       userId: users[round === 0 || round === 3 ? 0 : 1],
-      market: 'SOL_USDC',
+      market,
       side: round === 0 || round === 2 ? Side.SIDE_BUY : Side.SIDE_SELL,
       type: OrderType.ORDER_TYPE_LIMIT,
       price: '100',
