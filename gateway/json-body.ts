@@ -15,8 +15,12 @@ function bodyError(message: string, status: number, type: string): Error {
   return Object.assign(new Error(message), { status, statusCode: status, type, expose: true });
 }
 
-/** `application/json`, alone or with `charset=utf-8` (any case, optional spaces). */
-const PLAIN_JSON = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/**
+ * `application/json`, alone or with `charset=utf-8` (any case; spaces and tabs where the header's
+ * grammar allows them, and nothing else: `\s` would also take a non-breaking space, which
+ * body-parser does not).
+ */
+const PLAIN_JSON = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*"?utf-8"?[ \t]*)?$/i;
 
 type Middleware = (req: Request, res: Response, next: NextFunction) => void;
 
