@@ -38,6 +38,8 @@ export interface AnswerHead {
   /** Bytes of the head, the blank line included. */
   readonly headLength: number;
   readonly bodyLength: number;
+  /** The server said `Connection: close`. */
+  readonly closes: boolean;
 }
 
 /**
@@ -53,7 +55,8 @@ export function readHead(buf: Buffer): AnswerHead | undefined {
   if (!head.startsWith('HTTP/1.1 ') || !(status >= 100) || length === null) {
     throw new Error(`unreadable answer head: ${JSON.stringify(head.slice(0, 200))}`);
   }
-  return { status, headLength: end + 4, bodyLength: Number(length[1]) };
+  const closes = /\r\nconnection:[ \t]*close/i.test(head);
+  return { status, headLength: end + 4, bodyLength: Number(length[1]), closes };
 }
 
 /** The bytes of one request, keep-alive, with its Content-Length. */
@@ -111,7 +114,7 @@ export async function pacedRun(
       private head: AnswerHead | undefined;
 
       constructor() {
-        this.socket = net.connect({ host: hostname, port: Number(port) });
+        this.socket = net.connect({ host: hostname, port: Number(port) || 80 });
         this.socket.setNoDelay(true);
         this.socket.on('data', (chunk: Buffer) => this.read(chunk));
         this.socket.once('error', (err: NodeJS.ErrnoException) =>
@@ -126,31 +129,47 @@ export async function pacedRun(
         this.socket.write(prepared[i % prepared.length]);
       }
 
+      /** Takes every complete answer in what has arrived; back to the pool once answered. */
       private read(chunk: Buffer): void {
         this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-        if (this.head === undefined) {
-          try {
-            this.head = readHead(this.buf);
-          } catch (err) {
-            this.fail((err as Error).message);
+        let answeredHere = false;
+        for (;;) {
+          if (this.head === undefined) {
+            try {
+              this.head = readHead(this.buf);
+            } catch (err) {
+              this.fail((err as Error).message);
+              return;
+            }
+            if (this.head === undefined) break;
+          }
+          const { status, headLength, bodyLength, closes } = this.head;
+          if (this.buf.length < headLength + bodyLength) break;
+          const body =
+            status < 300 ? '' : this.buf.toString('utf8', headLength, headLength + bodyLength);
+          this.buf = this.buf.subarray(headLength + bodyLength);
+          this.head = undefined;
+          const f = this.current;
+          if (f === null) {
+            // An answer nobody asked for: this connection can no longer pair answers with
+            // requests. Whatever it was asked has been answered; it leaves the pool.
+            this.fail('unrequested answer');
             return;
           }
-          if (this.head === undefined) return;
-        }
-        const { status, headLength, bodyLength } = this.head;
-        if (this.buf.length < headLength + bodyLength) return;
-        const body =
-          status < 300 ? '' : this.buf.toString('utf8', headLength, headLength + bodyLength);
-        this.buf = this.buf.subarray(headLength + bodyLength);
-        this.head = undefined;
-        const f = this.current;
-        this.current = null;
-        if (f !== null) {
+          this.current = null;
+          answeredHere = true;
           record(f, status < 300, errorKind(status, body));
           answered++;
+          if (closes) {
+            // The server closes this connection after its answer: nothing more is sent on it.
+            this.fail('closed');
+            return;
+          }
         }
-        idle.push(this);
-        pump();
+        if (answeredHere) {
+          idle.push(this);
+          pump();
+        }
       }
 
       /** The socket is gone or unusable: its request (if any) failed; it leaves the pool. */

@@ -17,7 +17,12 @@ describe('readHead', () => {
       status: 409,
       headLength: answer.length - 12,
       bodyLength: 12,
+      closes: false,
     });
+    const closing = Buffer.from(
+      'HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+    );
+    expect(readHead(closing)).toMatchObject({ status: 201, bodyLength: 0, closes: true });
   });
 
   it('refuses an answer without a Content-Length', () => {
@@ -57,6 +62,8 @@ describe('pacedRun', () => {
         seen++;
         const answer = () => {
           const refused = req.url === '/refused';
+          // Answered with Connection: close: the client must not send on it again.
+          if (req.url === '/close') res.setHeader('connection', 'close');
           const text = JSON.stringify(
             refused ? { error: { code: 'INSUFFICIENT_BALANCE', message: body } } : { echo: body },
           );
@@ -113,6 +120,49 @@ describe('pacedRun', () => {
     expect(run.errors).toBe(0);
     expect(run.ordersPerSec).toBe(100);
     expect(run.p99Ms).toBeGreaterThan(300);
+  });
+
+  it('does not reuse a connection the server closes after its answer', async () => {
+    delayMs = 0;
+    const run = await pacedRun(
+      url,
+      [{ method: 'POST', path: '/close', body: '{}' }],
+      200,
+      0.5,
+      4,
+      0,
+    );
+    expect(run.errors).toBe(0);
+    expect(run.ordersPerSec).toBe(200);
+  });
+
+  it('drops a connection that answers what was not asked, and still ends', async () => {
+    // Two answers to every request: the second arrives with nothing in flight.
+    let connections = 0;
+    const chatty = net.createServer((socket) => {
+      connections++;
+      socket.on('data', () =>
+        socket.write(
+          'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}' +
+            'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}',
+        ),
+      );
+    });
+    await new Promise<void>((r) => chatty.listen(0, '127.0.0.1', r));
+    const port = (chatty.address() as AddressInfo).port;
+    const run = await pacedRun(
+      `http://127.0.0.1:${port}`,
+      [{ method: 'GET', path: '/' }],
+      200,
+      0.5,
+      2,
+      0,
+    );
+    chatty.close();
+    // Every request answered once, each on a connection of its own (then dropped).
+    expect(run.ordersPerSec).toBe(200);
+    expect(run.errors).toBe(0);
+    expect(connections).toBe(100);
   });
 
   it('counts a connection the server cuts as an error of that kind', async () => {
