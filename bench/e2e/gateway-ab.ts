@@ -4,7 +4,8 @@
  * engine, History, Redis and Postgres; the paced REST load (the e2e bench's) goes to one, then
  * the other, alternating which goes first, and each step reports the CPU the gateway used per
  * answered request (from /proc) with its latencies. Gateway B runs from another checkout (a
- * worktree of an older commit, say) or with other node flags.
+ * worktree of an older commit, say) or with other node flags. CPU per request is per request
+ * sent, the uncounted warm-up second of each step included.
  *
  *   git worktree add -f /tmp/base <rev> && ln -s "$PWD/node_modules" /tmp/base/node_modules \
  *     && cp -r gen /tmp/base/
@@ -37,7 +38,9 @@ const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const rounds = Number(values.rounds);
 const flags = (s: string) => s.split(' ').filter((a) => a !== '');
+/** The median (the upper of the middle two for an even count). */
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >>> 1];
+const WARMUP_SECONDS = 1;
 
 async function main(): Promise<void> {
   const stack = await startE2eStack();
@@ -73,11 +76,14 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? gateways : [...gateways].reverse();
       for (const g of order) {
-        const before = processCpuSeconds(g.pid) ?? 0;
-        const run = await pacedRun(g.url, requests, rate, seconds, connections, 1);
-        const cpu = (processCpuSeconds(g.pid) ?? 0) - before;
-        const answered = run.ordersPerSec * seconds + run.errors;
-        const us = (cpu * 1e6) / (rate * (seconds + 1) || answered);
+        const before = processCpuSeconds(g.pid);
+        const run = await pacedRun(g.url, requests, rate, seconds, connections, WARMUP_SECONDS);
+        const after = processCpuSeconds(g.pid);
+        if (before === undefined || after === undefined) {
+          throw new Error('gateway CPU time is read from /proc, which this system does not have');
+        }
+        // Per request sent in the step, its uncounted warm-up second included (the CPU time is).
+        const us = ((after - before) * 1e6) / (rate * (seconds + WARMUP_SECONDS));
         perRequest[g.name].push(us);
         console.log(
           `round ${r + 1} ${g.name}: ${run.ordersPerSec}/s p50 ${run.p50Ms} ms p99 ${run.p99Ms} ms ` +
