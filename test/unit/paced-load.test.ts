@@ -148,17 +148,7 @@ describe('pacedRun', () => {
         ),
       );
     });
-    await new Promise<void>((r) => chatty.listen(0, '127.0.0.1', r));
-    const port = (chatty.address() as AddressInfo).port;
-    const run = await pacedRun(
-      `http://127.0.0.1:${port}`,
-      [{ method: 'GET', path: '/' }],
-      200,
-      0.5,
-      2,
-      0,
-    );
-    chatty.close();
+    const run = await getsPaced(chatty, 0.5);
     // Every request answered once, each on a connection of its own (then dropped).
     expect(run.ordersPerSec).toBe(200);
     expect(run.errors).toBe(0);
@@ -168,19 +158,27 @@ describe('pacedRun', () => {
   it('counts a connection the server cuts as an error of that kind', async () => {
     // A server that closes every connection as soon as a request arrives.
     const cutter = net.createServer((socket) => socket.once('data', () => socket.destroy()));
-    await new Promise<void>((r) => cutter.listen(0, '127.0.0.1', r));
-    const port = (cutter.address() as AddressInfo).port;
-    const run = await pacedRun(
-      `http://127.0.0.1:${port}`,
-      [{ method: 'GET', path: '/' }],
-      200,
-      0.1,
-      2,
-      0,
-    );
-    cutter.close();
+    const run = await getsPaced(cutter, 0.1);
     expect(run.ordersPerSec).toBe(0);
     expect(run.errors).toBe(20);
     expect(Object.keys(run.errorKinds ?? {})).toEqual(['closed']);
   });
 });
+
+/** `GET /` at 200/s for `seconds` (no warm-up, 2 sockets) against a raw TCP server; closes it. */
+async function getsPaced(server: net.Server, seconds: number) {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    return await pacedRun(
+      `http://127.0.0.1:${port}`,
+      [{ method: 'GET', path: '/' }],
+      200,
+      seconds,
+      2,
+      0,
+    );
+  } finally {
+    server.close();
+  }
+}
