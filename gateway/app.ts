@@ -32,6 +32,7 @@ export interface AppOptions {
 
 /** Largest JSON body accepted; larger is 413. */
 export const MAX_BODY = '64kb';
+/** {@link MAX_BODY} in bytes (body-parser reads "kb" as 1024). */
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** A validation failure's code, from the field it is about (the same codes the engine uses). */
