@@ -87,7 +87,10 @@ export async function pacedRun(
   const start = performance.now();
   const intervalMs = 1000 / rate;
 
+  /** Requests answered or failed, warm-up included: the run ends when all are. */
+  let answered = 0;
   const record = (f: InFlight, good: boolean, kind: string) => {
+    answered++;
     if (!f.counted) return;
     latencies.push(performance.now() - f.due);
     if (good) ok++;
@@ -98,13 +101,11 @@ export async function pacedRun(
   };
 
   await new Promise<void>((resolve) => {
-    /** Requests due and not yet sent, by index, oldest first. */
-    const queue: number[] = [];
-    let queueHead = 0;
     const idle: Connection[] = [];
     const open = new Set<Connection>();
+    /** Requests due so far; those from `sent` on wait for a free connection. */
     let issued = 0;
-    let answered = 0;
+    let sent = 0;
 
     class Connection {
       readonly socket: net.Socket;
@@ -159,7 +160,6 @@ export async function pacedRun(
           this.current = null;
           answeredHere = true;
           record(f, status < 300, errorKind(status, body));
-          answered++;
           if (closes) {
             // The server closes this connection after its answer: nothing more is sent on it.
             this.fail('closed');
@@ -180,27 +180,20 @@ export async function pacedRun(
         this.socket.destroy();
         const f = this.current;
         this.current = null;
-        if (f !== null) {
-          record(f, false, kind);
-          answered++;
-        }
+        if (f !== null) record(f, false, kind);
         pump();
       }
     }
 
     const pump = () => {
-      while (queueHead < queue.length) {
+      while (sent < issued) {
         let c = idle.pop();
         if (c === undefined) {
           if (open.size >= maxSockets) break;
           c = new Connection();
           open.add(c);
         }
-        c.send(queue[queueHead++]);
-      }
-      if (queueHead > 4096 && queueHead * 2 > queue.length) {
-        queue.splice(0, queueHead);
-        queueHead = 0;
+        c.send(sent++);
       }
       if (issued === total && answered === total) {
         clearInterval(timer);
@@ -214,8 +207,7 @@ export async function pacedRun(
 
     const timer = setInterval(() => {
       const now = performance.now();
-      const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
-      while (issued < due) queue.push(issued++);
+      issued = Math.max(issued, Math.min(total, Math.floor((now - start) / intervalMs) + 1));
       for (const c of open) {
         if (c.current !== null && now - c.sentAt > TIMEOUT_MS) c.fail('timeout');
       }
