@@ -127,6 +127,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
       engine.close();
       history.close();
+      // Gives unspent rate-limit leases back to Redis, ahead of closing the connection.
+      limiter.close();
       await Promise.all([redis.close(), subscriber.close(), db.end()]);
     },
   };

@@ -1,9 +1,12 @@
 /**
  * The gateway's token buckets against the real Redis: checks arriving together share one
- * script call and get exactly what one call each would have given; two gateways share a limit.
+ * script call and get exactly what one call each would have given; two gateways share a limit;
+ * a busy bucket's tokens taken ahead (a lease) save calls, never pass more requests than the
+ * bucket holds, and what a lease did not spend goes back.
  */
 import { Redis } from 'ioredis';
-import { RateLimiter } from '../../gateway/rate-limit';
+import { RateLimiter, type RateLimiterOptions } from '../../gateway/rate-limit';
+import type { BucketSpec } from '../../gateway/rate-limit';
 import { freePort } from '../support/ports';
 import { isolate, TEST_REDIS_URL, type Isolation } from '../support/stack';
 
@@ -21,8 +24,11 @@ afterAll(async () => {
 });
 
 /** Counts the script calls a limiter makes (the calls still go to Redis). */
-function counted(client: Redis): { limiter: RateLimiter; calls: () => number } {
-  const limiter = new RateLimiter(client, iso.prefix);
+function counted(
+  client: Redis,
+  options?: RateLimiterOptions,
+): { limiter: RateLimiter; calls: () => number } {
+  const limiter = new RateLimiter(client, iso.prefix, options);
   const target = client as unknown as { tokenBucket: (...args: unknown[]) => Promise<unknown> };
   const real = target.tokenBucket.bind(client);
   let calls = 0;
@@ -34,6 +40,18 @@ function counted(client: Redis): { limiter: RateLimiter; calls: () => number } {
 }
 
 const SLOW = { ratePerSec: 1, burst: 4 };
+
+/** Takes `n` tokens one after another (each check waits for the one before), in turn from each. */
+async function oneByOne(limiters: RateLimiter[], bucket: string, spec: BucketSpec, n: number) {
+  const waits: number[] = [];
+  for (let i = 0; i < n; i++) waits.push(await limiters[i % limiters.length].take(bucket, spec));
+  return waits;
+}
+
+/** The tokens the bucket holds in Redis now, refill since its last call not counted. */
+async function tokensIn(bucket: string): Promise<number> {
+  return Number(await redis.hget(`${iso.prefix}ratelimit:${bucket}`, 'tokens'));
+}
 
 describe('RateLimiter', () => {
   it('answers the checks of one turn with one call: the first tokens granted, the rest told to wait', async () => {
@@ -98,6 +116,85 @@ describe('RateLimiter', () => {
       expect(waits.filter((w) => w === 0)).toHaveLength(4);
     } finally {
       other.disconnect();
+    }
+  });
+
+  it('takes tokens ahead for a client that checks one at a time: fewer calls, all granted', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const { limiter, calls } = counted(client);
+    try {
+      const waits = await oneByOne([limiter], 'busy', { ratePerSec: 1000, burst: 2000 }, 300);
+      expect(waits.every((w) => w === 0)).toBe(true);
+      // Ahead doubles from 1 to its cap of 200 (a tenth of the burst): 9 calls, then fewer.
+      expect(calls()).toBeLessThan(30);
+    } finally {
+      limiter.close();
+      client.disconnect();
+    }
+  });
+
+  it('never passes more checks than the bucket holds, leases or not', async () => {
+    const spec = { ratePerSec: 1, burst: 40 };
+    const limiter = new RateLimiter(redis, iso.prefix);
+    try {
+      const waits = await oneByOne([limiter], 'exact', spec, 60);
+      const passed = waits.filter((w) => w === 0).length;
+      // 40 in the bucket, plus at most one refilled while the test runs.
+      expect(passed).toBeGreaterThanOrEqual(40);
+      expect(passed).toBeLessThanOrEqual(41);
+      expect(waits.slice(0, 40).every((w) => w === 0)).toBe(true);
+      expect(waits[waits.length - 1]).toBeGreaterThan(0);
+    } finally {
+      limiter.close();
+    }
+  });
+
+  it('shares a busy bucket between two gateways without passing more than it holds', async () => {
+    const other = new Redis(TEST_REDIS_URL);
+    const a = new RateLimiter(redis, iso.prefix);
+    const b = new RateLimiter(other, iso.prefix);
+    try {
+      const waits = await oneByOne([a, b], 'shared-busy', { ratePerSec: 1, burst: 40 }, 80);
+      const passed = waits.filter((w) => w === 0).length;
+      expect(passed).toBeGreaterThanOrEqual(40);
+      expect(passed).toBeLessThanOrEqual(41);
+    } finally {
+      a.close();
+      b.close();
+      other.disconnect();
+    }
+  });
+
+  it('gives back the tokens a lease did not spend once it runs out', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const { limiter, calls } = counted(client, { leaseMs: 100 });
+    try {
+      const spec = { ratePerSec: 0.001, burst: 100 };
+      // The 21st check's call takes 10 ahead (asked 1, 2, 3, 5, 9 and 11 tokens by then).
+      await oneByOne([limiter], 'giveback', spec, 21);
+      expect(await tokensIn('giveback')).toBeCloseTo(69, 0);
+      const before = calls();
+      await new Promise((r) => setTimeout(r, 350));
+      expect(calls()).toBeGreaterThan(before);
+      expect(await tokensIn('giveback')).toBeCloseTo(79, 0);
+    } finally {
+      limiter.close();
+      client.disconnect();
+    }
+  });
+
+  it('does not lease from a small bucket: a burst under ten is checked call by call', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const { limiter, calls } = counted(client);
+    try {
+      const waits = await oneByOne([limiter], 'small', { ratePerSec: 0.001, burst: 9 }, 10);
+      expect(waits.slice(0, 9)).toEqual(Array(9).fill(0));
+      expect(waits[9]).toBeGreaterThan(0);
+      expect(calls()).toBe(10);
+      expect(await tokensIn('small')).toBeCloseTo(0, 2);
+    } finally {
+      limiter.close();
+      client.disconnect();
     }
   });
 
