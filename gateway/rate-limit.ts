@@ -9,39 +9,91 @@
  *
  * A busy bucket also takes tokens ahead of need: a lease this gateway holds for `leaseMs` and
  * spends on the next checks without asking Redis (a client placing orders one after another
- * otherwise waits for a Redis round trip on every one of them). How far ahead grows while calls
- * come back before the lease ran out and shrinks when it ran out unused, up to a tenth of the
- * burst (buckets with a burst under ten are never leased). Tokens a lease did not spend go back
- * to the bucket with its next call, or after it ran out. So no more requests pass than the
- * bucket gives; a lease only moves when they pass, and another gateway can find the shared
- * bucket lower by what this one holds, at most a tenth of the burst for at most `leaseMs`.
+ * otherwise waits for a Redis round trip on every one of them). A bucket is busy here when its
+ * last call came back less than `leaseMs` ago; then a call with every check granted also takes
+ * one token ahead, twice as many at each such call, up to a tenth of the burst (buckets with a
+ * burst under ten are never leased), and none while another call of the bucket is under way.
+ *
+ * The bucket in Redis counts what each gateway holds leased, and holds at most the burst less
+ * those tokens: so at any moment the tokens left in Redis and in every lease together are at
+ * most the burst, as in one exact bucket. A gateway reports with its next call the leased
+ * tokens it spent (then they are gone) and, once its lease ran out, gives back the ones it did
+ * not spend (a timer does that for a bucket that sees no more checks). A lease that is never
+ * reported on (its gateway stopped) stops counting in Redis `leaseMs` after it was taken. A
+ * report lost with a failed call errs on the strict side: the tokens stay counted until then.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
- * Gives back ARGV[4] tokens, then takes up to ARGV[3]; returns { granted, milliseconds until the
- * next token }.
+ * ARGV: rate, burst, tokens asked, tokens ahead, gateway, leased tokens given back, leased
+ * tokens spent, lease ms. Returns { granted, milliseconds until the next token, taken ahead }.
+ * Tokens ahead are taken only when every asked one was granted. Fields of the bucket's hash:
+ * `tokens` and `ts` (as ever), and per gateway holding a lease `l:<gateway>` (tokens leased)
+ * and `u:<gateway>` (until when, ms).
  */
 const TOKEN_BUCKET = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local give = tonumber(ARGV[4])
+local asked = tonumber(ARGV[3])
+local ahead = tonumber(ARGV[4])
+local me = ARGV[5]
+local give = tonumber(ARGV[6])
+local spent = tonumber(ARGV[7])
+local lease_ms = tonumber(ARGV[8])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]) or burst
-local ts = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + give + math.max(0, now - ts) * rate / 1000)
-local granted = math.min(want, math.floor(tokens))
+local h = redis.call('HGETALL', KEYS[1])
+local tokens = burst
+local ts = now
+local leased = {}
+local untils = {}
+for i = 1, #h, 2 do
+  local k = h[i]
+  local v = tonumber(h[i + 1])
+  if k == 'tokens' then tokens = v
+  elseif k == 'ts' then ts = v
+  elseif string.sub(k, 1, 2) == 'l:' then leased[string.sub(k, 3)] = v
+  elseif string.sub(k, 1, 2) == 'u:' then untils[string.sub(k, 3)] = v
+  end
+end
+local total = 0
+for g, n in pairs(leased) do
+  if (untils[g] or 0) <= now then
+    redis.call('HDEL', KEYS[1], 'l:' .. g, 'u:' .. g)
+    leased[g] = nil
+  else
+    total = total + n
+  end
+end
+-- Refilled while the leases were out, then this gateway's report: spent tokens are gone, the
+-- ones given back return to the bucket.
+tokens = math.min(burst - total, tokens + math.max(0, now - ts) * rate / 1000)
+if leased[me] ~= nil then
+  local before = leased[me]
+  leased[me] = math.max(0, before - give - spent)
+  total = total - before + leased[me]
+end
+tokens = math.min(burst - total, tokens + give)
+local granted = math.min(asked, math.floor(tokens))
 tokens = tokens - granted
 local wait = 0
-if granted < want then
+if granted < asked then
   wait = math.max(1, math.ceil((1 - tokens) * 1000 / rate))
 end
+local extra = 0
+if granted == asked and ahead > 0 then
+  extra = math.min(ahead, math.floor(tokens))
+end
+if extra > 0 then
+  tokens = tokens - extra
+  redis.call('HSET', KEYS[1], 'l:' .. me, (leased[me] or 0) + extra, 'u:' .. me, now + lease_ms)
+elseif leased[me] ~= nil then
+  redis.call('HSET', KEYS[1], 'l:' .. me, leased[me])
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return { granted, wait }
+redis.call('PEXPIRE', KEYS[1], math.max(math.ceil(burst * 1000 / rate), lease_ms) + 1000)
+return { granted, wait, extra }
 `;
 
 export interface BucketSpec {
@@ -56,9 +108,13 @@ type WithBucket = Redis & {
     key: string,
     rate: number,
     burst: number,
-    want: number,
+    asked: number,
+    ahead: number,
+    gateway: string,
     give: number,
-  ): Promise<[number, number]>;
+    spent: number,
+    leaseMs: number,
+  ): Promise<[number, number, number]>;
 };
 
 interface Waiter {
@@ -74,17 +130,19 @@ interface Pending {
   readonly waiters: Waiter[];
 }
 
-/** Tokens of one bucket (under one spec) taken ahead of need and not spent yet. */
+/** What this gateway holds of one bucket (under one spec) and knows of its use. */
 interface Lease {
   readonly bucket: string;
   readonly spec: BucketSpec;
+  /** Tokens taken ahead and not spent yet. */
   tokens: number;
-  /**
-   * Until when they may be spent (ms since epoch); then they go back to the bucket. Set at every
-   * call, tokens or not: a call before this time means the bucket is busy here.
-   */
+  /** Until when they may be spent (ms since epoch): `leaseMs` after the call that took them. */
   until: number;
-  /** How many tokens the next script call asks for beyond the checks waiting for it. */
+  /** Leased tokens spent since the last call (it reported the ones before). */
+  spent: number;
+  /** When the last call came back: a call within `leaseMs` of it means a busy bucket. */
+  lastCall: number;
+  /** How many tokens the next call takes ahead, if it takes any. */
   ahead: number;
   /** Script calls under way (a lease is not forgotten while one is). */
   calls: number;
@@ -101,11 +159,14 @@ const GRANTED: Promise<number> = Promise.resolve(0);
 
 export class RateLimiter {
   private readonly redis: WithBucket;
+  /** This limiter's name in the buckets' lease fields. */
+  private readonly id = randomBytes(6).toString('hex');
   private pending = new Map<string, Pending>();
   private scheduled = false;
   private readonly leases = new Map<string, Lease>();
   private readonly leaseMs: number;
   private sweeper: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
     redis: Redis,
@@ -124,6 +185,7 @@ export class RateLimiter {
     const lease = this.leases.get(group);
     if (lease !== undefined && lease.tokens > 0 && lease.until > Date.now()) {
       lease.tokens--;
+      lease.spent++;
       return GRANTED;
     }
     return new Promise((resolve, reject) => {
@@ -140,11 +202,15 @@ export class RateLimiter {
     });
   }
 
-  /** Stops the timer that gives back unspent leases, and gives them back now (best effort). */
+  /**
+   * Gives back every lease (best effort), and takes none from now on; calls still under way give
+   * back what they bring. Stops the timer.
+   */
   close(): void {
+    this.closed = true;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
-    for (const lease of this.leases.values()) this.giveBack(lease);
+    for (const lease of this.leases.values()) this.report(lease);
     this.leases.clear();
   }
 
@@ -156,47 +222,82 @@ export class RateLimiter {
     for (const p of all.values()) {
       let lease = this.leases.get(p.group);
       if (lease === undefined) {
-        lease = { bucket: p.bucket, spec: p.spec, tokens: 0, until: 0, ahead: 0, calls: 0 };
-        this.leases.set(p.group, lease);
-        this.sweeper ??= setInterval(() => this.sweep(), this.leaseMs).unref();
+        lease = {
+          bucket: p.bucket,
+          spec: p.spec,
+          tokens: 0,
+          until: 0,
+          spent: 0,
+          lastCall: 0,
+          ahead: 0,
+          calls: 0,
+        };
+        if (!this.closed) {
+          this.leases.set(p.group, lease);
+          this.sweeper ??= setInterval(() => this.sweep(), this.leaseMs).unref();
+        }
       }
       this.call(p, lease, now);
     }
   }
 
-  private call({ bucket, spec, waiters }: Pending, lease: Lease, now: number): void {
-    let first = 0;
-    let give = 0;
+  /** Serves `waiters` from the lease while it has tokens; returns how many it served. */
+  private serve(lease: Lease, waiters: Waiter[], from: number, now: number): number {
+    let i = from;
     if (lease.until > now) {
-      // A call of the last turn brought tokens after these checks were queued.
-      while (first < waiters.length && lease.tokens > 0) {
+      while (i < waiters.length && lease.tokens > 0) {
         lease.tokens--;
-        waiters[first++].resolve(0);
+        lease.spent++;
+        waiters[i++].resolve(0);
       }
-      if (first === waiters.length) return;
-      // Back before the lease ran out: this bucket is busy here, ask further ahead.
+    }
+    return i;
+  }
+
+  private call({ bucket, spec, waiters }: Pending, lease: Lease, now: number): void {
+    // A call of the last turn may have brought tokens after these checks were queued.
+    const first = this.serve(lease, waiters, 0, now);
+    if (first === waiters.length) return;
+    if (now - lease.lastCall < this.leaseMs) {
       lease.ahead = Math.min(Math.floor(spec.burst / LEASE_SHARE), Math.max(1, lease.ahead * 2));
     } else {
-      give = lease.tokens;
-      lease.tokens = 0;
       lease.ahead >>= 1;
     }
+    const ahead = this.closed || lease.calls > 0 ? 0 : lease.ahead;
+    let give = 0;
+    if (lease.until <= now) {
+      give = lease.tokens;
+      lease.tokens = 0;
+    }
+    const spent = lease.spent;
+    lease.spent = 0;
     const asked = waiters.length - first;
     lease.calls++;
     this.redis
       .tokenBucket(
-        `${this.prefix}ratelimit:${bucket}`,
+        this.key(bucket),
         spec.ratePerSec,
         spec.burst,
-        asked + lease.ahead,
+        asked,
+        ahead,
+        this.id,
         give,
+        spent,
+        this.leaseMs,
       )
       .then(
-        ([granted, waitMs]) => {
+        ([granted, waitMs, extra]) => {
           lease.calls--;
-          for (let i = 0; i < asked; i++) waiters[first + i].resolve(i < granted ? 0 : waitMs);
-          if (granted > asked) lease.tokens += granted - asked;
-          lease.until = Date.now() + this.leaseMs;
+          lease.lastCall = Date.now();
+          if (extra > 0) {
+            lease.tokens += extra;
+            lease.until = now + this.leaseMs;
+          }
+          for (let i = 0; i < granted; i++) waiters[first + i].resolve(0);
+          // Refused by Redis, but another call may have leased tokens here meanwhile.
+          const rest = this.serve(lease, waiters, first + granted, Date.now());
+          for (let i = rest; i < waiters.length; i++) waiters[i].resolve(waitMs);
+          if (this.closed) this.report(lease);
         },
         (err: unknown) => {
           lease.calls--;
@@ -209,11 +310,10 @@ export class RateLimiter {
   private sweep(): void {
     const now = Date.now();
     for (const [group, lease] of this.leases) {
-      if (lease.until > now || lease.calls > 0) continue;
+      if (lease.calls > 0 || lease.until > now) continue;
       if (lease.tokens > 0) {
-        this.giveBack(lease);
-        lease.tokens = 0;
-      } else if (lease.until <= now - this.leaseMs) {
+        this.report(lease);
+      } else if (now - lease.lastCall >= 2 * this.leaseMs) {
         this.leases.delete(group);
       }
     }
@@ -223,16 +323,28 @@ export class RateLimiter {
     }
   }
 
-  private giveBack(lease: Lease): void {
-    if (lease.tokens === 0) return;
+  /** Gives back a lease's unspent tokens and reports its spent ones, taking none. */
+  private report(lease: Lease): void {
+    if (lease.tokens === 0 && lease.spent === 0) return;
+    const { tokens, spent } = lease;
+    lease.tokens = 0;
+    lease.spent = 0;
     this.redis
       .tokenBucket(
-        `${this.prefix}ratelimit:${lease.bucket}`,
+        this.key(lease.bucket),
         lease.spec.ratePerSec,
         lease.spec.burst,
         0,
-        lease.tokens,
+        0,
+        this.id,
+        tokens,
+        spent,
+        this.leaseMs,
       )
       .catch(() => undefined);
+  }
+
+  private key(bucket: string): string {
+    return `${this.prefix}ratelimit:${bucket}`;
   }
 }

@@ -53,6 +53,26 @@ async function tokensIn(bucket: string): Promise<number> {
   return Number(await redis.hget(`${iso.prefix}ratelimit:${bucket}`, 'tokens'));
 }
 
+/** The tokens Redis counts as leased to gateways (and not reported spent) for the bucket. */
+async function leasedIn(bucket: string): Promise<{ gateways: number; tokens: number }> {
+  const h = await redis.hgetall(`${iso.prefix}ratelimit:${bucket}`);
+  const leased = Object.entries(h).filter(([k]) => k.startsWith('l:'));
+  return { gateways: leased.length, tokens: leased.reduce((a, [, v]) => a + Number(v), 0) };
+}
+
+/** Delays every script call's answer by `ms` (the call itself goes out at once). */
+function slowed(client: Redis, ms: number): void {
+  const target = client as unknown as { tokenBucket: (...args: unknown[]) => Promise<unknown> };
+  const real = target.tokenBucket.bind(client);
+  target.tokenBucket = async (...args: unknown[]) => {
+    const answer = await real(...args);
+    await sleep(ms);
+    return answer;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('RateLimiter', () => {
   it('answers the checks of one turn with one call: the first tokens granted, the rest told to wait', async () => {
     const client = new Redis(TEST_REDIS_URL);
@@ -167,18 +187,122 @@ describe('RateLimiter', () => {
 
   it('gives back the tokens a lease did not spend once it runs out', async () => {
     const client = new Redis(TEST_REDIS_URL);
-    const { limiter, calls } = counted(client, { leaseMs: 100 });
+    const { limiter, calls } = counted(client, { leaseMs: 500 });
     try {
       const spec = { ratePerSec: 0.001, burst: 100 };
-      // The 21st check's call takes 10 ahead (asked 1, 2, 3, 5, 9 and 11 tokens by then).
+      // The 21st check's call takes 10 ahead (asked 1, 1+1, 1+2, 1+4, 1+8 and 1+10 by then).
       await oneByOne([limiter], 'giveback', spec, 21);
+      expect(calls()).toBe(6);
       expect(await tokensIn('giveback')).toBeCloseTo(69, 0);
-      const before = calls();
-      await new Promise((r) => setTimeout(r, 350));
-      expect(calls()).toBeGreaterThan(before);
+      expect(await leasedIn('giveback')).toEqual({ gateways: 1, tokens: 10 });
+      await sleep(1600);
+      expect(calls()).toBe(7);
       expect(await tokensIn('giveback')).toBeCloseTo(79, 0);
+      expect((await leasedIn('giveback')).tokens).toBe(0);
     } finally {
       limiter.close();
+      client.disconnect();
+    }
+  });
+
+  it('never lets a burst pass more than the bucket holds, whatever the gateways hold leased', async () => {
+    const spec = { ratePerSec: 100, burst: 200 };
+    const clients = [0, 1, 2].map(() => new Redis(TEST_REDIS_URL));
+    const limiters = clients.map((c) => new RateLimiter(c, iso.prefix));
+    try {
+      // Below the limit, one check after another through each gateway in turn: the leases grow.
+      let refused = 0;
+      for (let i = 0; i < 90; i++) {
+        if ((await limiters[i % 3].take('burst', spec)) > 0) refused++;
+        await sleep(2);
+      }
+      expect(refused).toBe(0);
+      expect((await leasedIn('burst')).tokens).toBeGreaterThan(0);
+      // The bucket refills to its burst while the leases are still good; then everything at once.
+      await sleep(600);
+      const waits = await Promise.all(
+        limiters.flatMap((l) => Array.from({ length: 300 }, () => l.take('burst', spec))),
+      );
+      const passed = waits.filter((w) => w === 0).length;
+      // 200, and at most 2 refilled while the burst was answered.
+      expect(passed).toBeGreaterThanOrEqual(150);
+      expect(passed).toBeLessThanOrEqual(202);
+    } finally {
+      for (const l of limiters) l.close();
+      for (const c of clients) c.disconnect();
+    }
+  });
+
+  it('holds at most a tenth of the burst leased, however many calls are under way', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const limiter = new RateLimiter(client, iso.prefix);
+    slowed(client, 2);
+    try {
+      const spec = { ratePerSec: 1000, burst: 2000 };
+      let most = 0;
+      for (let round = 0; round < 40; round++) {
+        // Three checks, then three more a turn later, while the first call is still under way.
+        const first = Array.from({ length: 3 }, () => limiter.take('many', spec));
+        await new Promise((r) => setImmediate(r));
+        const second = Array.from({ length: 3 }, () => limiter.take('many', spec));
+        expect(await Promise.all([...first, ...second])).toEqual([0, 0, 0, 0, 0, 0]);
+        const leased = await leasedIn('many');
+        expect(leased.gateways).toBeLessThanOrEqual(1);
+        most = Math.max(most, leased.tokens);
+      }
+      // The lease grew to its cap of 200 (a tenth of the burst), and never past it.
+      expect(most).toBe(200);
+    } finally {
+      limiter.close();
+      client.disconnect();
+    }
+  });
+
+  it('answers from the lease a check that Redis refused while another call leased tokens', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const limiter = new RateLimiter(client, iso.prefix);
+    const other = new RateLimiter(redis, iso.prefix);
+    try {
+      const spec = { ratePerSec: 0.001, burst: 100 };
+      // After 21 checks the lease holds 10 (see above); 10 more spend them all.
+      await oneByOne([limiter], 'refused', spec, 31);
+      // Another gateway takes all but 5 of what is left, in one call (nothing ahead).
+      const left = Math.floor(await tokensIn('refused'));
+      await Promise.all(Array.from({ length: left - 5 }, () => other.take('refused', spec)));
+      expect(await tokensIn('refused')).toBeCloseTo(5, 0);
+      // Two checks a turn apart, the answers slowed: the first call takes the 5 (1 and 4 ahead),
+      // the second finds none in Redis but 4 in this gateway's lease.
+      slowed(client, 5);
+      const a = limiter.take('refused', spec);
+      await new Promise((r) => setImmediate(r));
+      const b = limiter.take('refused', spec);
+      expect([await a, await b]).toEqual([0, 0]);
+    } finally {
+      limiter.close();
+      other.close();
+      client.disconnect();
+    }
+  });
+
+  it('gives back on close what calls still under way bring', async () => {
+    const client = new Redis(TEST_REDIS_URL);
+    const limiter = new RateLimiter(client, iso.prefix);
+    try {
+      const spec = { ratePerSec: 0.001, burst: 100 };
+      await oneByOne([limiter], 'closing', spec, 21);
+      slowed(client, 20);
+      // Spends what the lease holds, then a call that takes more ahead is under way at close.
+      const waits = await oneByOne([limiter], 'closing', spec, 10);
+      const last = limiter.take('closing', spec);
+      await new Promise((r) => setImmediate(r));
+      limiter.close();
+      waits.push(await last);
+      await sleep(100);
+      const passed = 21 + waits.filter((w) => w === 0).length;
+      expect(passed).toBe(32);
+      expect(await tokensIn('closing')).toBeCloseTo(100 - passed, 0);
+      expect((await leasedIn('closing')).tokens).toBe(0);
+    } finally {
       client.disconnect();
     }
   });
