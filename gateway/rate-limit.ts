@@ -14,23 +14,27 @@
  * one token ahead, twice as many at each such call, up to a tenth of the burst (buckets with a
  * burst under ten are never leased), and none while another call of the bucket is under way.
  *
- * The bucket in Redis counts what each gateway holds leased, and holds at most the burst less
- * those tokens: so at any moment the tokens left in Redis and in every lease together are at
- * most the burst, as in one exact bucket. A gateway reports with its next call the leased
- * tokens it spent (then they are gone) and, once its lease ran out, gives back the ones it did
- * not spend (a timer does that for a bucket that sees no more checks). A lease that is never
- * reported on (its gateway stopped) stops counting in Redis `leaseMs` after it was taken. A
- * report lost with a failed call errs on the strict side: the tokens stay counted until then.
+ * The bucket in Redis counts what each gateway may hold leased, and holds at most the burst less
+ * those tokens: so the tokens left in Redis and in every lease together are at most the burst,
+ * as in one exact bucket. A gateway's next call tells Redis what it still holds (the rest of its
+ * lease was spent), and once its lease ran out it gives back the tokens it did not spend (a timer
+ * does that for a bucket that sees no more checks). Redis counts a lease for twice its length,
+ * so that the give-back finds it; one arriving later is refused, since the count it would return
+ * to the bucket is already gone. A lease nobody reports on (its gateway stopped) stops counting
+ * then too. What a failed call reported or gave back errs on the strict side until the next.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 /**
- * ARGV: rate, burst, tokens asked, tokens ahead, gateway, leased tokens given back, leased
- * tokens spent, lease ms. Returns { granted, milliseconds until the next token, taken ahead }.
- * Tokens ahead are taken only when every asked one was granted. Fields of the bucket's hash:
- * `tokens` and `ts` (as ever), and per gateway holding a lease `l:<gateway>` (tokens leased)
- * and `u:<gateway>` (until when, ms).
+ * ARGV: rate, burst, tokens asked, tokens ahead, gateway, leased tokens given back, leased tokens
+ * the gateway still holds (-1: no report), lease ms. Returns { granted, milliseconds until the
+ * next token, taken ahead }. Tokens ahead are taken only when every asked one was granted.
+ * Fields of the bucket's hash: `tokens` and `ts` (as ever), and per gateway holding a lease
+ * `l:<gateway>` (tokens it may hold) and `u:<gateway>` (until when Redis counts them, ms: twice
+ * the lease, so that a give-back sent once the gateway's own lease ran out still finds them).
+ * A gateway reports what it holds, not what it spent: a report lost with a failed call is made
+ * good by the next one. A give-back is accepted only up to what Redis counts for that gateway.
  */
 const TOKEN_BUCKET = `
 local rate = tonumber(ARGV[1])
@@ -39,7 +43,7 @@ local asked = tonumber(ARGV[3])
 local ahead = tonumber(ARGV[4])
 local me = ARGV[5]
 local give = tonumber(ARGV[6])
-local spent = tonumber(ARGV[7])
+local holding = tonumber(ARGV[7])
 local lease_ms = tonumber(ARGV[8])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -66,16 +70,23 @@ for g, n in pairs(leased) do
     total = total + n
   end
 end
--- Refilled while the leases were out, then this gateway's report: spent tokens are gone, the
--- ones given back return to the bucket.
-tokens = math.min(burst - total, tokens + math.max(0, now - ts) * rate / 1000)
-if leased[me] ~= nil then
-  local before = leased[me]
-  leased[me] = math.max(0, before - give - spent)
-  total = total - before + leased[me]
+-- Refilled while the leases were out; then this gateway's report: what it no longer holds and
+-- did not give back was spent, what it gives back returns to the bucket.
+tokens = math.max(0, math.min(burst - total, tokens + math.max(0, now - ts) * rate / 1000))
+local mine = leased[me]
+if mine == nil then
+  give = 0
+elseif holding >= 0 then
+  give = math.max(0, math.min(give, mine - holding))
+  leased[me] = holding
+  total = total - mine + holding
+else
+  give = math.max(0, math.min(give, mine))
+  leased[me] = mine - give
+  total = total - give
 end
-tokens = math.min(burst - total, tokens + give)
-local granted = math.min(asked, math.floor(tokens))
+tokens = math.max(0, math.min(burst - total, tokens + give))
+local granted = math.max(0, math.min(asked, math.floor(tokens)))
 tokens = tokens - granted
 local wait = 0
 if granted < asked then
@@ -83,16 +94,20 @@ if granted < asked then
 end
 local extra = 0
 if granted == asked and ahead > 0 then
-  extra = math.min(ahead, math.floor(tokens))
+  extra = math.max(0, math.min(ahead, math.floor(tokens)))
 end
 if extra > 0 then
   tokens = tokens - extra
-  redis.call('HSET', KEYS[1], 'l:' .. me, (leased[me] or 0) + extra, 'u:' .. me, now + lease_ms)
+  redis.call('HSET', KEYS[1], 'l:' .. me, (leased[me] or 0) + extra, 'u:' .. me, now + 2 * lease_ms)
 elseif leased[me] ~= nil then
-  redis.call('HSET', KEYS[1], 'l:' .. me, leased[me])
+  if leased[me] > 0 then
+    redis.call('HSET', KEYS[1], 'l:' .. me, leased[me])
+  else
+    redis.call('HDEL', KEYS[1], 'l:' .. me, 'u:' .. me)
+  end
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
-redis.call('PEXPIRE', KEYS[1], math.max(math.ceil(burst * 1000 / rate), lease_ms) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.max(math.ceil(burst * 1000 / rate), 2 * lease_ms) + 1000)
 return { granted, wait, extra }
 `;
 
@@ -112,7 +127,7 @@ type WithBucket = Redis & {
     ahead: number,
     gateway: string,
     give: number,
-    spent: number,
+    holding: number,
     leaseMs: number,
   ): Promise<[number, number, number]>;
 };
@@ -136,10 +151,8 @@ interface Lease {
   readonly spec: BucketSpec;
   /** Tokens taken ahead and not spent yet. */
   tokens: number;
-  /** Until when they may be spent (ms since epoch): `leaseMs` after the call that took them. */
+  /** Until when they may be spent (`performance.now()` ms): `leaseMs` after the call that took them. */
   until: number;
-  /** Leased tokens spent since the last call (it reported the ones before). */
-  spent: number;
   /** When the last call came back: a call within `leaseMs` of it means a busy bucket. */
   lastCall: number;
   /** How many tokens the next call takes ahead, if it takes any. */
@@ -183,9 +196,8 @@ export class RateLimiter {
     // Grouped by bucket and limits: checks of one bucket under other limits are a call apart.
     const group = `${bucket}\u0000${spec.ratePerSec}\u0000${spec.burst}`;
     const lease = this.leases.get(group);
-    if (lease !== undefined && lease.tokens > 0 && lease.until > Date.now()) {
+    if (lease !== undefined && lease.tokens > 0 && lease.until > performance.now()) {
       lease.tokens--;
-      lease.spent++;
       return GRANTED;
     }
     return new Promise((resolve, reject) => {
@@ -218,7 +230,7 @@ export class RateLimiter {
     this.scheduled = false;
     const all = this.pending;
     this.pending = new Map();
-    const now = Date.now();
+    const now = performance.now();
     for (const p of all.values()) {
       let lease = this.leases.get(p.group);
       if (lease === undefined) {
@@ -227,14 +239,14 @@ export class RateLimiter {
           spec: p.spec,
           tokens: 0,
           until: 0,
-          spent: 0,
-          lastCall: 0,
+          lastCall: -Infinity,
           ahead: 0,
           calls: 0,
         };
         if (!this.closed) {
           this.leases.set(p.group, lease);
-          this.sweeper ??= setInterval(() => this.sweep(), this.leaseMs).unref();
+          // Every half lease, so that what a lease did not spend goes back while Redis counts it.
+          this.sweeper ??= setInterval(() => this.sweep(), this.leaseMs / 2).unref();
         }
       }
       this.call(p, lease, now);
@@ -247,7 +259,6 @@ export class RateLimiter {
     if (lease.until > now) {
       while (i < waiters.length && lease.tokens > 0) {
         lease.tokens--;
-        lease.spent++;
         waiters[i++].resolve(0);
       }
     }
@@ -263,14 +274,19 @@ export class RateLimiter {
     } else {
       lease.ahead >>= 1;
     }
-    const ahead = this.closed || lease.calls > 0 ? 0 : lease.ahead;
+    // With another call under way, what this gateway holds is not known until it comes back:
+    // this call takes nothing ahead and reports nothing.
+    const alone = lease.calls === 0;
+    const ahead = this.closed || !alone ? 0 : lease.ahead;
     let give = 0;
-    if (lease.until <= now) {
-      give = lease.tokens;
-      lease.tokens = 0;
+    let holding = -1;
+    if (alone) {
+      if (lease.until <= now) {
+        give = lease.tokens;
+        lease.tokens = 0;
+      }
+      holding = lease.tokens;
     }
-    const spent = lease.spent;
-    lease.spent = 0;
     const asked = waiters.length - first;
     lease.calls++;
     this.redis
@@ -282,20 +298,21 @@ export class RateLimiter {
         ahead,
         this.id,
         give,
-        spent,
+        holding,
         this.leaseMs,
       )
       .then(
         ([granted, waitMs, extra]) => {
           lease.calls--;
-          lease.lastCall = Date.now();
+          lease.lastCall = performance.now();
+          granted = Math.max(0, Math.min(asked, granted));
           if (extra > 0) {
             lease.tokens += extra;
             lease.until = now + this.leaseMs;
           }
           for (let i = 0; i < granted; i++) waiters[first + i].resolve(0);
           // Refused by Redis, but another call may have leased tokens here meanwhile.
-          const rest = this.serve(lease, waiters, first + granted, Date.now());
+          const rest = this.serve(lease, waiters, first + granted, performance.now());
           for (let i = rest; i < waiters.length; i++) waiters[i].resolve(waitMs);
           if (this.closed) this.report(lease);
         },
@@ -308,7 +325,7 @@ export class RateLimiter {
 
   /** Gives back what leases that ran out did not spend, and forgets leases idle for a while. */
   private sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const [group, lease] of this.leases) {
       if (lease.calls > 0 || lease.until > now) continue;
       if (lease.tokens > 0) {
@@ -323,12 +340,11 @@ export class RateLimiter {
     }
   }
 
-  /** Gives back a lease's unspent tokens and reports its spent ones, taking none. */
+  /** Gives back a lease's tokens, taking none (not while a call of it is under way). */
   private report(lease: Lease): void {
-    if (lease.tokens === 0 && lease.spent === 0) return;
-    const { tokens, spent } = lease;
+    if (lease.calls > 0) return;
+    const tokens = lease.tokens;
     lease.tokens = 0;
-    lease.spent = 0;
     this.redis
       .tokenBucket(
         this.key(lease.bucket),
@@ -338,7 +354,7 @@ export class RateLimiter {
         0,
         this.id,
         tokens,
-        spent,
+        0,
         this.leaseMs,
       )
       .catch(() => undefined);
