@@ -151,7 +151,10 @@ interface Lease {
   readonly spec: BucketSpec;
   /** Tokens taken ahead and not spent yet. */
   tokens: number;
-  /** Until when they may be spent (`performance.now()` ms): `leaseMs` after the call that took them. */
+  /**
+   * Until when they may be spent (`performance.now()` ms): `leaseMs` after the call that last
+   * added to them was sent (Redis counts them for twice that from when it ran the call).
+   */
   until: number;
   /** When the last call came back: a call within `leaseMs` of it means a busy bucket. */
   lastCall: number;
