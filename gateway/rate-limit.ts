@@ -268,7 +268,7 @@ export class RateLimiter {
     return i;
   }
 
-  private call({ bucket, spec, waiters }: Pending, lease: Lease, now: number): void {
+  private call({ spec, waiters }: Pending, lease: Lease, now: number): void {
     // A call of the last turn may have brought tokens after these checks were queued.
     const first = this.serve(lease, waiters, 0, now);
     if (first === waiters.length) return;
@@ -292,38 +292,25 @@ export class RateLimiter {
     }
     const asked = waiters.length - first;
     lease.calls++;
-    this.redis
-      .tokenBucket(
-        this.key(bucket),
-        spec.ratePerSec,
-        spec.burst,
-        asked,
-        ahead,
-        this.id,
-        give,
-        holding,
-        this.leaseMs,
-      )
-      .then(
-        ([granted, waitMs, extra]) => {
-          lease.calls--;
-          lease.lastCall = performance.now();
-          granted = Math.max(0, Math.min(asked, granted));
-          if (extra > 0) {
-            lease.tokens += extra;
-            lease.until = now + this.leaseMs;
-          }
-          for (let i = 0; i < granted; i++) waiters[first + i].resolve(0);
-          // Refused by Redis, but another call may have leased tokens here meanwhile.
-          const rest = this.serve(lease, waiters, first + granted, performance.now());
-          for (let i = rest; i < waiters.length; i++) waiters[i].resolve(waitMs);
-          if (this.closed) this.report(lease);
-        },
-        (err: unknown) => {
-          lease.calls--;
-          for (let i = first; i < waiters.length; i++) waiters[i].reject(err);
-        },
-      );
+    this.script(lease, asked, ahead, give, holding).then(
+      ([granted, waitMs, extra]) => {
+        lease.calls--;
+        lease.lastCall = performance.now();
+        if (extra > 0) {
+          lease.tokens += extra;
+          lease.until = now + this.leaseMs;
+        }
+        for (let i = 0; i < granted; i++) waiters[first + i].resolve(0);
+        // Refused by Redis, but another call may have leased tokens here meanwhile.
+        const rest = this.serve(lease, waiters, first + granted, performance.now());
+        for (let i = rest; i < waiters.length; i++) waiters[i].resolve(waitMs);
+        if (this.closed) this.report(lease);
+      },
+      (err: unknown) => {
+        lease.calls--;
+        for (let i = first; i < waiters.length; i++) waiters[i].reject(err);
+      },
+    );
   }
 
   /** Gives back what leases that ran out did not spend, and forgets leases idle for a while. */
@@ -348,22 +335,27 @@ export class RateLimiter {
     if (lease.calls > 0) return;
     const tokens = lease.tokens;
     lease.tokens = 0;
-    this.redis
-      .tokenBucket(
-        this.key(lease.bucket),
-        lease.spec.ratePerSec,
-        lease.spec.burst,
-        0,
-        0,
-        this.id,
-        tokens,
-        0,
-        this.leaseMs,
-      )
-      .catch(() => undefined);
+    this.script(lease, 0, 0, tokens, 0).catch(() => undefined);
   }
 
-  private key(bucket: string): string {
-    return `${this.prefix}ratelimit:${bucket}`;
+  /** One call of the bucket's script (see TOKEN_BUCKET for what the arguments mean). */
+  private script(
+    lease: Lease,
+    asked: number,
+    ahead: number,
+    give: number,
+    holding: number,
+  ): Promise<[number, number, number]> {
+    return this.redis.tokenBucket(
+      `${this.prefix}ratelimit:${lease.bucket}`,
+      lease.spec.ratePerSec,
+      lease.spec.burst,
+      asked,
+      ahead,
+      this.id,
+      give,
+      holding,
+      this.leaseMs,
+    );
   }
 }
