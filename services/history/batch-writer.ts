@@ -13,9 +13,15 @@
  *
  * Inserts carry no ON CONFLICT: the caller writes only events above the high-water mark it
  * holds locked in the same transaction, so a row that exists already is a bug to surface, and
- * the speculative insertion ON CONFLICT needs cost about a third of each insert.
+ * the speculative insertion ON CONFLICT needs cost about a third of each insert. The plain
+ * inserts (new orders, trades, ledger rows) go in with COPY, which costs Postgres about a
+ * quarter less per row than INSERT ... SELECT FROM unnest(...), and costs this process less to
+ * build (one text, no array literals).
  */
+import type { ClientBase } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { decodeEvent, type EncodedEvent } from '../engine/codec';
+import { copyRows } from './copy-text';
 import { KLINE_COLUMNS, type KlineRow } from './history-queries';
 import { bucketEnd, bucketStart, INTERVALS } from './intervals';
 import type { MarketSpecs } from './market-specs';
@@ -87,11 +93,8 @@ export type StatementTag = 'candles';
 /** Where {@link writeEvents} puts its statements: a {@link PreparedBatch}. */
 export interface SqlSink {
   query(text: string, values?: unknown[], tag?: StatementTag): Promise<unknown>;
-}
-
-/** What a prepared batch is written to: a transaction's client. */
-export interface SqlClient {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  /** `COPY <table> (<columns>) FROM STDIN` of `data`, rows in COPY's text format. */
+  copy(sql: string, data: string): Promise<void>;
 }
 
 /** A candle as the upsert left it, formatted as GetKlines formats it. */
@@ -111,21 +114,47 @@ export interface WrittenBatch {
  * the next batch while the previous one commits.
  */
 export class PreparedBatch implements SqlSink {
-  readonly statements: { text: string; values: unknown[]; tag?: StatementTag }[] = [];
+  readonly statements: {
+    text: string;
+    values: unknown[];
+    tag?: StatementTag;
+    /** The rows of a COPY statement. */
+    copy?: string;
+  }[] = [];
 
   query(text: string, values: unknown[] = [], tag?: StatementTag): Promise<unknown> {
     this.statements.push({ text, values, tag });
     return Promise.resolve();
   }
 
-  async writeTo(client: SqlClient): Promise<WrittenBatch> {
+  copy(sql: string, data: string): Promise<void> {
+    this.statements.push({ text: sql, values: [], copy: data });
+    return Promise.resolve();
+  }
+
+  /** Runs the statements in order on `client` (a transaction's). */
+  async writeTo(client: ClientBase): Promise<WrittenBatch> {
     const candles: CandleRow[] = [];
     for (const s of this.statements) {
+      if (s.copy !== undefined) {
+        await copyIn(client, s.text, s.copy);
+        continue;
+      }
       const result = await client.query(s.text, s.values);
       if (s.tag === 'candles') candles.push(...(result.rows as CandleRow[]));
     }
     return { candles };
   }
+}
+
+/** Streams `data` into a `COPY ... FROM STDIN`; rejects with Postgres's error if it fails. */
+function copyIn(client: ClientBase, sql: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(sql));
+    stream.on('error', reject);
+    stream.on('finish', () => resolve());
+    stream.end(data);
+  });
 }
 
 /**
@@ -402,27 +431,17 @@ export async function writeEvents(
   }
   await writeOrders(client, specs, orders);
   if (trades.length > 0) {
-    await client.query(
-      `INSERT INTO trades (market, trade_id, price, quantity, quote_quantity, taker_side,
-                           maker_order_id, maker_user_id, maker_fee, maker_fee_asset,
-                           taker_order_id, taker_user_id, taker_fee, taker_fee_asset, seq, ts)
-       SELECT m, id, p, q, qq, s, mo, mu, mf, mfa, tko, tku, tf, tfa, seq, ${ts('t')}
-       FROM unnest($1::text[], $2::bigint[], $3::numeric[], $4::numeric[], $5::numeric[],
-                   $6::text[], $7::bigint[], $8::bigint[], $9::numeric[], $10::text[],
-                   $11::bigint[], $12::bigint[], $13::numeric[], $14::text[], $15::bigint[],
-                   $16::bigint[])
-            AS u(m, id, p, q, qq, s, mo, mu, mf, mfa, tko, tku, tf, tfa, seq, t)`,
-      columns(trades, 'tnnnntnnntnnntnn'),
+    await client.copy(
+      `COPY trades (market, trade_id, price, quantity, quote_quantity, taker_side, maker_order_id,
+                    maker_user_id, maker_fee, maker_fee_asset, taker_order_id, taker_user_id,
+                    taker_fee, taker_fee_asset, seq, ts) FROM STDIN`,
+      copyRows(trades, 'tnnnntnnntnnntnz'),
     );
   }
   if (ledger.length > 0) {
-    await client.query(
-      `INSERT INTO ledger (seq, idx, user_id, asset, kind, amount, market, trade_id, order_id, ts)
-       SELECT seq, idx, usr, a, k, amt, m, tid, oid, ${ts('t')}
-       FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::text[],
-                   $6::numeric[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[])
-            AS u(seq, idx, usr, a, k, amt, m, tid, oid, t)`,
-      columns(ledger, 'nnnttntnnn'),
+    await client.copy(
+      'COPY ledger (seq, idx, user_id, asset, kind, amount, market, trade_id, order_id, ts) FROM STDIN',
+      copyRows(ledger, 'nnnttntnnz'),
     );
   }
   if (minutes.size > 0) await upsertCandles(client, specs, candlesOf(minutes.values()));
@@ -480,19 +499,12 @@ async function writeOrders(
     }
   }
   if (inserts.length > 0) {
-    await client.query(
-      `INSERT INTO orders (order_id, client_order_id, user_id, market, side, type, time_in_force,
-                           post_only, self_trade_prevention, price, quantity, quote_quantity,
-                           filled_quantity, filled_quote_quantity, status, close_reason,
-                           created_at, updated_at, last_seq, locked)
-       SELECT id, coid, usr, m, s, ty, tif, po, stp, p, q, qq, fq, fqq, st, r, ${ts('c')},
-              ${ts('up')}, seq, l
-       FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
-                   $7::text[], $8::boolean[], $9::text[], $10::numeric[], $11::numeric[],
-                   $12::numeric[], $13::numeric[], $14::numeric[], $15::text[], $16::text[],
-                   $17::bigint[], $18::bigint[], $19::bigint[], $20::numeric[])
-            AS u(id, coid, usr, m, s, ty, tif, po, stp, p, q, qq, fq, fqq, st, r, c, up, seq, l)`,
-      columns(inserts, 'ntnttttbtnnnnnttnnnn'),
+    await client.copy(
+      `COPY orders (order_id, client_order_id, user_id, market, side, type, time_in_force,
+                    post_only, self_trade_prevention, price, quantity, quote_quantity,
+                    filled_quantity, filled_quote_quantity, status, close_reason, created_at,
+                    updated_at, last_seq, locked) FROM STDIN`,
+      copyRows(inserts, 'ntnttttbtnnnnnttzznn'),
     );
   }
   if (updates.length > 0) {

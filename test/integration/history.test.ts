@@ -207,7 +207,10 @@ describe('HistoryService after a burst of trading', () => {
       orderRef: { $case: 'orderId', value: cancelledId },
     });
     await s.api.placeOrder(
-      order(taker, Side.SIDE_SELL, '95', '1', { timeInForce: TimeInForce.TIME_IN_FORCE_IOC }),
+      order(taker, Side.SIDE_SELL, '95', '1', {
+        timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+        clientOrderId: 'ioc_1.a:b-c',
+      }),
     );
     await caughtUp(s);
   });
@@ -294,10 +297,20 @@ describe('HistoryService after a burst of trading', () => {
           userId: taker,
           orderRef: { $case: 'orderId', value: o.orderId },
         });
-        expect([o.status, o.filledQuantity, o.filledQuoteQuantity]).toEqual([
+        expect([
+          o.status,
+          o.filledQuantity,
+          o.filledQuoteQuantity,
+          o.createdAt,
+          o.updatedAt,
+          o.clientOrderId,
+        ]).toEqual([
           live.order?.status,
           live.order?.filledQuantity,
           live.order?.filledQuoteQuantity,
+          live.order?.createdAt,
+          live.order?.updatedAt,
+          live.order?.clientOrderId,
         ]);
       }
     });
