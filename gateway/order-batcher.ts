@@ -3,10 +3,15 @@
  * the same turn of the event loop go to the engine as one PlaceOrders call (applied in arrival
  * order, one result per order, a refusal does not affect the others). Under load this replaces
  * hundreds of gRPC calls a second with a few, which is most of what an order costs the gateway
- * and the engine; alone, an order waits for nothing (the batch is sent on the next tick).
+ * and the engine; alone, an order waits for nothing (the batch is sent on the next tick). The
+ * gateway sends the batches over one long-lived stream (order-stream.ts).
  */
-import type { PlaceOrderRequest, PlaceOrderResponse } from '../gen/exchange/v1/engine';
-import type { EngineApi } from '../services/lib/grpc/clients';
+import type {
+  PlaceOrderRequest,
+  PlaceOrderResponse,
+  PlaceOrdersRequest,
+  PlaceOrdersResponse,
+} from '../gen/exchange/v1/engine';
 import { fromRequestError } from './errors';
 
 /** The engine takes at most this many orders per PlaceOrders call. */
@@ -22,7 +27,12 @@ export class OrderBatcher {
   private queue: Pending[] = [];
   private scheduled = false;
 
-  constructor(private readonly engine: Pick<EngineApi, 'placeOrders'>) {}
+  /** `engine` places a batch: a PlaceOrders call, or the gateway's stream (order-stream.ts). */
+  constructor(
+    private readonly engine: {
+      placeOrders(request: PlaceOrdersRequest): Promise<PlaceOrdersResponse>;
+    },
+  ) {}
 
   place(request: PlaceOrderRequest): Promise<PlaceOrderResponse> {
     return new Promise((resolve, reject) => {

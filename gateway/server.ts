@@ -15,6 +15,7 @@ import { createApp, limit } from './app';
 import { Authenticator, LOOKUPS_PER_IP } from './auth';
 import { GatewayMetrics } from './metrics';
 import { OrderBatcher } from './order-batcher';
+import { OrderStream } from './order-stream';
 import { RateLimiter } from './rate-limit';
 import type { Backends, HealthReport } from './route';
 import { WsBridge } from './ws-bridge';
@@ -66,7 +67,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   db.on('error', (err) => log.warn({ err }, 'postgres health connection failed'));
 
-  const batcher = new OrderBatcher(engine);
+  const orders = new OrderStream(engine.raw, CALL_DEADLINE_MS);
+  const batcher = new OrderBatcher(orders);
   const backends: Backends = {
     engine,
     history,
@@ -125,6 +127,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await ws.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      orders.close();
       engine.close();
       history.close();
       // Gives unspent rate-limit leases back to Redis, ahead of closing the connection.

@@ -17,6 +17,8 @@ import {
   type EngineServiceServer,
   type OrderEntryRequest,
   type OrderEntryResponse,
+  PlaceOrderBatchesResponse,
+  type PlaceOrderBatchesRequest,
   type PlaceOrderRequest,
   type PlaceOrderResponse,
   type PlaceOrdersResponse,
@@ -53,15 +55,16 @@ const MAX_DEPTH = 5000;
 const MAX_BATCH = 5000;
 
 /**
- * The service's definition for grpc-js: the generated one, except that PlaceOrder, PlaceOrders
- * and OrderEntry may answer with bytes the handler already wrote (ReplyWriter), passed on as
- * they are.
+ * The service's definition for grpc-js: the generated one, except that PlaceOrder, PlaceOrders,
+ * PlaceOrderBatches and OrderEntry may answer with bytes the handler already wrote
+ * (ReplyWriter), passed on as they are.
  */
 export const engineServiceDefinition: typeof EngineServiceService = {
   ...EngineServiceService,
   placeOrder: passingBytes(EngineServiceService.placeOrder),
   placeOrders: passingBytes(EngineServiceService.placeOrders),
   orderEntry: passingBytes(EngineServiceService.orderEntry),
+  placeOrderBatches: passingBytes(EngineServiceService.placeOrderBatches),
 };
 
 /** A method whose serializer passes a reply that is already bytes on as it is. */
@@ -97,6 +100,9 @@ function deadlineCheck(call: ServerUnaryCall<unknown, unknown>): void {
     );
   }
 }
+
+const batchTooLarge = (): ServiceFailure =>
+  invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
 
 function requestError(err: unknown, log: Logger): RequestError {
   const e = toServiceError(err, log, 'batch');
@@ -160,6 +166,17 @@ export function createEngineService(deps: {
       }
     });
     return answers;
+  };
+
+  /** Places a batch of orders (as one journal entry); the PlaceOrdersResponse's bytes. */
+  const placeBatch = async (orders: readonly PlaceOrderRequest[]): Promise<Buffer> => {
+    const results = await answerEach<PlaceOrderRequest, PlacedOrder | RequestError>(
+      orders,
+      (order) => toPlaceCommand(core(), order),
+      (_order, outcome) => placedOf(outcome),
+      (_order, err) => requestError(err, log),
+    );
+    return replies.placeOrders(core(), results);
   };
 
   const orderOf = (outcome: Outcome): POrder => {
@@ -236,16 +253,58 @@ export function createEngineService(deps: {
 
     placeOrders: unary(log, 'PlaceOrders', async (req, call) => {
       deadlineCheck(call);
-      if (req.orders.length > MAX_BATCH)
-        throw invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
-      const results = await answerEach<PlaceOrderRequest, PlacedOrder | RequestError>(
-        req.orders,
-        (order) => toPlaceCommand(core(), order),
-        (_order, outcome) => placedOf(outcome),
-        (_order, err) => requestError(err, log),
-      );
-      return preEncoded<PlaceOrdersResponse>(replies.placeOrders(core(), results));
+      if (req.orders.length > MAX_BATCH) throw batchTooLarge();
+      return preEncoded<PlaceOrdersResponse>(await placeBatch(req.orders));
     }),
+
+    placeOrderBatches: (
+      call: ServerDuplexStream<PlaceOrderBatchesRequest, PlaceOrderBatchesResponse>,
+    ) => {
+      // Each batch is journaled as it arrives, as one PlaceOrders call would be; the answers go
+      // out in request order, each after the one before it.
+      let tail: Promise<void> = Promise.resolve();
+      call.on('data', (req: PlaceOrderBatchesRequest) => {
+        const answered: Promise<PlaceOrderBatchesResponse> =
+          req.orders.length > MAX_BATCH
+            ? Promise.resolve({
+                results: [],
+                batchId: req.batchId,
+                error: requestError(batchTooLarge(), log),
+              })
+            : placeBatch(req.orders).then((results) =>
+                // A PlaceOrdersResponse is this message's field 1: its bytes and those of the
+                // batch id make the whole message.
+                preEncoded<PlaceOrderBatchesResponse>(
+                  Buffer.concat([
+                    results,
+                    PlaceOrderBatchesResponse.encode({
+                      results: [],
+                      batchId: req.batchId,
+                    }).finish(),
+                  ]),
+                ),
+              );
+        // Handled below, in turn; marked handled now so that a rejection before then is not
+        // taken for an unhandled one (which would end the process).
+        answered.catch(() => undefined);
+        tail = tail
+          .then(async () => {
+            const response = await answered;
+            if (!call.cancelled && !call.destroyed) call.write(response);
+          })
+          .catch((err: unknown) => {
+            // Not expected (every refusal is an answer): end the stream with the status rather
+            // than leave it waiting. grpc-js ends a server stream when the call emits 'error'.
+            if (!call.cancelled && !call.destroyed) {
+              call.emit('error', toServiceError(err, log, 'PlaceOrderBatches'));
+            }
+          });
+      });
+      call.on('end', () => {
+        void tail.then(() => call.end());
+      });
+      call.on('error', () => undefined);
+    },
 
     orderEntry: (call: ServerDuplexStream<OrderEntryRequest, OrderEntryResponse>) => {
       // The requests that arrive together (before the next turn of the event loop) are

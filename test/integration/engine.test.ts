@@ -7,6 +7,7 @@ import { OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1
 import {
   MarketDataChannel,
   type OrderEntryResponse,
+  type PlaceOrderBatchesResponse,
   type StreamMarketDataResponse,
 } from '../../gen/exchange/v1/engine';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
@@ -291,6 +292,56 @@ describe('PlaceOrders', () => {
       message: expect.any(String),
       grpcCode: status.INVALID_ARGUMENT,
     });
+  });
+});
+
+describe('PlaceOrderBatches', () => {
+  it('answers each batch on the stream in order, echoing its id, one result per order', async () => {
+    const seller = await funded({ SOL: '10' });
+    const buyer = await funded({ USDC: '1000' });
+    const call = api.raw.placeOrderBatches();
+    const answers: PlaceOrderBatchesResponse[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (r: PlaceOrderBatchesResponse) => answers.push(r));
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    call.write({
+      batchId: 'first',
+      orders: [
+        limit(seller, Side.SIDE_SELL, '100', '1'),
+        limit(buyer, Side.SIDE_BUY, '100', '0.5'),
+      ],
+    });
+    call.write({
+      batchId: 'too-large',
+      orders: Array.from({ length: 5001 }, () => limit(buyer, Side.SIDE_BUY, '99', '0.01')),
+    });
+    call.write({
+      batchId: 'third',
+      orders: [limit(buyer, Side.SIDE_BUY, '100.001', '1'), limit(buyer, Side.SIDE_BUY, '99', '1')],
+    });
+    call.end();
+    await done;
+    expect(answers.map((a) => [a.batchId, a.results.map((r) => r.result?.$case)])).toEqual([
+      ['first', ['placed', 'placed']],
+      ['too-large', []],
+      ['third', ['error', 'placed']],
+    ]);
+    const taken = answers[0].results[1].result;
+    expect(taken?.$case === 'placed' && taken.value.order?.status).toBe(
+      OrderStatus.ORDER_STATUS_FILLED,
+    );
+    expect(answers[0].error).toBeUndefined();
+    expect(answers[1].error).toMatchObject({
+      code: 'BATCH_TOO_LARGE',
+      grpcCode: status.INVALID_ARGUMENT,
+    });
+    const refused = answers[2].results[0].result;
+    expect(refused?.$case === 'error' && refused.value.code).toBe('INVALID_PRICE');
+    // The batch refused whole placed nothing: the buyer rests only the last batch's order.
+    const { orders } = await api.getOpenOrders({ userId: buyer, market: '' });
+    expect(orders.map((o) => [o.price, o.quantity])).toEqual([['99', '1']]);
   });
 });
 

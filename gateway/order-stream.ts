@@ -1,0 +1,135 @@
+/**
+ * PlaceOrders over the engine's PlaceOrderBatches stream: one long-lived stream carries every
+ * batch the gateway places, so a batch costs a message each way instead of a gRPC call (a call
+ * costs several times a message in CPU, on both sides, and the gateway places a batch every few
+ * requests). It offers the PlaceOrders contract the order batcher uses: one result per order, or
+ * a rejection of the whole batch.
+ *
+ * The stream opens with the first batch and again with the first batch after it fails. When it
+ * fails (the engine restarts, the connection drops) every batch still waiting on it fails with
+ * the stream's status, as a PlaceOrders call in flight would; whether such a batch's orders were
+ * placed is unknown, exactly as for that call. A batch not answered within the deadline fails
+ * with DEADLINE_EXCEEDED (its late answer is dropped).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type {
+  EngineServiceClient,
+  PlaceOrderBatchesRequest,
+  PlaceOrderBatchesResponse,
+  PlaceOrdersRequest,
+  PlaceOrdersResponse,
+} from '../gen/exchange/v1/engine';
+import { DEFAULT_DEADLINE_MS } from '../services/lib/grpc/clients';
+import { fromRequestError } from './errors';
+
+type BatchStream = grpc.ClientDuplexStream<PlaceOrderBatchesRequest, PlaceOrderBatchesResponse>;
+
+interface Waiting {
+  readonly stream: BatchStream;
+  /** performance.now() by which the answer must have come. */
+  readonly due: number;
+  resolve(response: PlaceOrdersResponse): void;
+  reject(err: unknown): void;
+}
+
+export class OrderStream {
+  private stream: BatchStream | null = null;
+  private readonly waiting = new Map<string, Waiting>();
+  private nextId = 1;
+  private sweeper: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly engine: Pick<EngineServiceClient, 'placeOrderBatches'>,
+    private readonly deadlineMs = DEFAULT_DEADLINE_MS,
+  ) {}
+
+  placeOrders(request: PlaceOrdersRequest): Promise<PlaceOrdersResponse> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(streamFailure(grpc.status.UNAVAILABLE, 'the gateway is shutting down'));
+        return;
+      }
+      const stream = this.open();
+      const batchId = String(this.nextId++);
+      this.waiting.set(batchId, {
+        stream,
+        due: performance.now() + this.deadlineMs,
+        resolve,
+        reject,
+      });
+      this.sweeper ??= setInterval(() => this.expire(), Math.min(1000, this.deadlineMs)).unref();
+      stream.write({ orders: request.orders, batchId });
+    });
+  }
+
+  /** Ends the stream; batches still waiting fail. */
+  close(): void {
+    this.closed = true;
+    const stream = this.stream;
+    this.stream = null;
+    if (stream !== null) {
+      this.fail(stream, streamFailure(grpc.status.UNAVAILABLE, 'the gateway is shutting down'));
+      stream.cancel();
+    }
+    this.stopSweeper();
+  }
+
+  private open(): BatchStream {
+    if (this.stream !== null) return this.stream;
+    const stream = this.engine.placeOrderBatches();
+    this.stream = stream;
+    stream.on('data', (response: PlaceOrderBatchesResponse) => {
+      const w = this.waiting.get(response.batchId);
+      if (w === undefined) return; // already failed by its deadline
+      this.waiting.delete(response.batchId);
+      if (response.error !== undefined) w.reject(fromRequestError(response.error));
+      else w.resolve({ results: response.results });
+      if (this.waiting.size === 0) this.stopSweeper();
+    });
+    const ended = (err: unknown) => {
+      if (this.stream === stream) this.stream = null;
+      this.fail(stream, err);
+    };
+    stream.on('error', (err: grpc.ServiceError) => ended(err));
+    stream.on('end', () =>
+      ended(streamFailure(grpc.status.UNAVAILABLE, 'the engine ended the order stream')),
+    );
+    return stream;
+  }
+
+  /** Fails every batch waiting on `stream`. */
+  private fail(stream: BatchStream, err: unknown): void {
+    for (const [id, w] of this.waiting) {
+      if (w.stream !== stream) continue;
+      this.waiting.delete(id);
+      w.reject(err);
+    }
+    if (this.waiting.size === 0) this.stopSweeper();
+  }
+
+  private expire(): void {
+    const now = performance.now();
+    for (const [id, w] of this.waiting) {
+      if (w.due > now) continue;
+      this.waiting.delete(id);
+      w.reject(streamFailure(grpc.status.DEADLINE_EXCEEDED, 'the engine did not answer in time'));
+    }
+    if (this.waiting.size === 0) this.stopSweeper();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper === null) return;
+    clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+}
+
+/** A failure shaped like the ServiceError a failed call rejects with. */
+function streamFailure(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), {
+    code,
+    details,
+    metadata: new grpc.Metadata(),
+  });
+}

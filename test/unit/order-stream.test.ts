@@ -1,0 +1,162 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  EngineServiceClient,
+  EngineServiceService,
+  type PlaceOrderBatchesRequest,
+  type PlaceOrderBatchesResponse,
+  type PlaceOrderRequest,
+} from '../../gen/exchange/v1/engine';
+import { Order, Side } from '../../gen/exchange/v1/common';
+import { ApiError } from '../../gateway/errors';
+import { OrderStream } from '../../gateway/order-stream';
+import { limitOrder } from '../support/fixtures';
+
+type BatchCall = grpc.ServerDuplexStream<PlaceOrderBatchesRequest, PlaceOrderBatchesResponse>;
+
+/** What the fake engine does with each stream: `onBatch` sees every batch as it arrives. */
+interface FakeEngine {
+  streams: number;
+  onBatch(call: BatchCall, req: PlaceOrderBatchesRequest): void;
+}
+
+const order = (userId: string): PlaceOrderRequest => limitOrder(userId, Side.SIDE_BUY, '1', '1');
+
+/** Answers a batch as the engine would: every order placed, its user id as the order id. */
+function placed(req: PlaceOrderBatchesRequest): PlaceOrderBatchesResponse {
+  return {
+    batchId: req.batchId,
+    results: req.orders.map((o) => ({
+      result: {
+        $case: 'placed',
+        value: { order: Order.fromPartial({ orderId: o.userId }), fills: [] },
+      },
+    })),
+    error: undefined,
+  };
+}
+
+let server: grpc.Server;
+let client: EngineServiceClient;
+let fake: FakeEngine;
+
+beforeEach(async () => {
+  fake = { streams: 0, onBatch: (call, req) => call.write(placed(req)) };
+  server = new grpc.Server();
+  server.addService(EngineServiceService, {
+    placeOrderBatches: (call: BatchCall) => {
+      fake.streams++;
+      call.on('data', (req: PlaceOrderBatchesRequest) => fake.onBatch(call, req));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  } as unknown as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  client = new EngineServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+});
+
+afterEach(async () => {
+  client.close();
+  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+});
+
+const idsOf = (r: { results: { result?: { $case: string; value: unknown } }[] }) =>
+  r.results.map((x) =>
+    x.result?.$case === 'placed'
+      ? (x.result.value as { order: { orderId: string } }).order.orderId
+      : 'x',
+  );
+
+describe('OrderStream', () => {
+  it('sends every batch on one stream and gives each caller its own answer, whatever their order', async () => {
+    const held: [BatchCall, PlaceOrderBatchesRequest][] = [];
+    // Answers the three batches in reverse order once all have arrived.
+    fake.onBatch = (call, req) => {
+      held.push([call, req]);
+      if (held.length === 3) for (const [c, r] of held.reverse()) c.write(placed(r));
+    };
+    const stream = new OrderStream(client);
+    const answers = await Promise.all([
+      stream.placeOrders({ orders: [order('1'), order('2')] }),
+      stream.placeOrders({ orders: [order('3')] }),
+      stream.placeOrders({ orders: [order('4'), order('5'), order('6')] }),
+    ]);
+    expect(answers.map(idsOf)).toEqual([['1', '2'], ['3'], ['4', '5', '6']]);
+    expect(fake.streams).toBe(1);
+    stream.close();
+  });
+
+  it('rejects a batch the engine refused whole with its code, and goes on', async () => {
+    fake.onBatch = (call, req) =>
+      call.write(
+        req.orders.length > 1
+          ? {
+              batchId: req.batchId,
+              results: [],
+              error: {
+                code: 'BATCH_TOO_LARGE',
+                message: 'at most 1',
+                grpcCode: grpc.status.INVALID_ARGUMENT,
+              },
+            }
+          : placed(req),
+      );
+    const stream = new OrderStream(client);
+    const refused = stream.placeOrders({ orders: [order('1'), order('2')] });
+    await expect(refused).rejects.toBeInstanceOf(ApiError);
+    await expect(refused).rejects.toMatchObject({ status: 400, code: 'BATCH_TOO_LARGE' });
+    expect(idsOf(await stream.placeOrders({ orders: [order('7')] }))).toEqual(['7']);
+    stream.close();
+  });
+
+  it('fails the batches waiting on a stream that breaks, and opens a new one for the next', async () => {
+    fake.onBatch = (call) =>
+      call.emit(
+        'error',
+        Object.assign(new Error('engine going down'), { code: grpc.status.UNAVAILABLE }),
+      );
+    const stream = new OrderStream(client);
+    const waiting = [
+      stream.placeOrders({ orders: [order('1')] }),
+      stream.placeOrders({ orders: [order('2')] }),
+    ];
+    for (const w of waiting) {
+      await expect(w).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    }
+    fake.onBatch = (call, req) => call.write(placed(req));
+    expect(idsOf(await stream.placeOrders({ orders: [order('3')] }))).toEqual(['3']);
+    expect(fake.streams).toBe(2);
+    stream.close();
+  });
+
+  it('fails a batch not answered within the deadline, and drops its late answer', async () => {
+    const late: [BatchCall, PlaceOrderBatchesRequest][] = [];
+    fake.onBatch = (call, req) => {
+      if (req.orders[0].userId === 'slow') late.push([call, req]);
+      else call.write(placed(req));
+    };
+    const stream = new OrderStream(client, 200);
+    const slow = stream.placeOrders({ orders: [order('slow')] });
+    await expect(slow).rejects.toMatchObject({
+      code: grpc.status.DEADLINE_EXCEEDED,
+      metadata: expect.any(grpc.Metadata),
+    });
+    for (const [c, r] of late) c.write(placed(r));
+    expect(idsOf(await stream.placeOrders({ orders: [order('8')] }))).toEqual(['8']);
+    stream.close();
+  });
+
+  it('on close fails what waits and refuses new batches', async () => {
+    fake.onBatch = () => undefined; // never answers
+    const stream = new OrderStream(client);
+    const waiting = stream.placeOrders({ orders: [order('1')] });
+    stream.close();
+    await expect(waiting).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(stream.placeOrders({ orders: [order('2')] })).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+  });
+});
