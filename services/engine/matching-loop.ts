@@ -293,6 +293,8 @@ export class MatchingLoop {
       await this.writing;
       await this.snapshots.save(streamId, commandSeq, eventSeq, json);
     } catch (err) {
+      // Stops the capture watching the core, if it was cut short.
+      captured.finish();
       this.sinceSnapshot += covered;
       throw err;
     }

@@ -54,6 +54,14 @@ export interface Outcome {
   readonly reply: Reply;
 }
 
+/**
+ * Told before the core changes an order that rests (a fill, an amend, its end): how a snapshot
+ * capture keeps the orders it has not copied yet as they were (see snapshot.ts).
+ */
+export interface OrderWatcher {
+  beforeChange(order: Order): void;
+}
+
 /** Why matching stopped. */
 type MatchEnd = 'done' | 'no_cross' | 'no_liquidity' | 'self_trade' | 'insufficient_funds';
 
@@ -81,6 +89,8 @@ export class ExchangeCore {
   readonly idempotency = new BoundedMap<string, IdempotencyRecord>(IDEMPOTENCY_CAPACITY);
   /** @internal */
   counters = { order: 0, user: 0, event: 0, command: 0 };
+  /** @internal a snapshot capture still copying the open orders, if any. */
+  watcher: OrderWatcher | null = null;
 
   // Per-command scratch state.
   private events: ExchangeEvent[] = [];
@@ -544,6 +554,7 @@ export class ExchangeCore {
     lots: number,
     fills: FillView[],
   ): void {
+    if (this.watcher !== null) this.watcher.beforeChange(maker);
     const price = level.price;
     const takerBuys = taker.side === 'buy';
     const buyer = takerBuys ? taker : maker;
@@ -676,6 +687,7 @@ export class ExchangeCore {
 
   /** Takes a resting order off the book for good (filled, cancelled). */
   private closeResting(order: Order, status: OrderStatus, reason: CloseReason | null): void {
+    if (this.watcher !== null) this.watcher.beforeChange(order);
     const level = order.market.book.remove(order);
     this.touchLevel(order.market, level);
     this.orders.delete(order.id);
@@ -776,6 +788,7 @@ export class ExchangeCore {
         'the new quantity must be more than what is already filled',
       );
     }
+    if (this.watcher !== null) this.watcher.beforeChange(order);
     const level = order.level as PriceLevel;
     const cut = order.quantity - quantity;
     order.quantity = quantity;

@@ -90,6 +90,22 @@ export class OrderIndex {
     return true;
   }
 
+  /** The open orders in id order, as an array. */
+  inIdOrder(): Order[] {
+    const out = new Array<Order>(this.count);
+    let n = 0;
+    for (const page of this.pages) {
+      if (page === null) continue;
+      const slots = page.slots;
+      for (let i = 0; i < slots.length; i++) {
+        const order = slots[i];
+        if (order !== null) out[n++] = order;
+      }
+    }
+    for (const order of [...this.large.values()].sort((a, b) => a.id - b.id)) out[n++] = order;
+    return out;
+  }
+
   /** The open orders in id order. */
   *values(): IterableIterator<Order> {
     for (const page of this.pages) {

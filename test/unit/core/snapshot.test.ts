@@ -195,6 +195,42 @@ describe('snapshot', () => {
     expect(JSON.stringify(fromCapture)).toBe(expected);
   });
 
+  it('copies each captured order before the core changes it, however reading and commands interleave', () => {
+    for (const seed of [31, 32, 33]) {
+      const h = withResting(300);
+      const before = toSnapshot(h.core);
+      const expected = JSON.stringify(before);
+      const open = before.orders as OrderTuple[];
+      const capture = captureSnapshot(h.core);
+      expect(capture.orderCount).toBe(open.length);
+      // The newest captured orders are read last: amend ten of them and cancel ten more first.
+      const last = open.slice(-20);
+      for (const o of last.slice(0, 10)) {
+        if (o[9] - o[11] > 1) {
+          h.ok({ type: 'amend_order', userId: o[1], orderId: o[0], quantity: o[11] + 1 });
+        }
+      }
+      for (const o of last.slice(10)) h.ok({ type: 'cancel_order', userId: o[1], orderId: o[0] });
+      // Then random trading in steps, reading a few captured orders after each.
+      const commands = randomCommands(seed, 3000, USERS);
+      const read: OrderTuple[] = [];
+      for (let k = 0; k < commands.length; k += 100) {
+        feed(h.core, commands.slice(k, k + 100), h.core.lastCommandSeq + 1);
+        read.push(...capturedOrders(capture, read.length, read.length + 7));
+      }
+      read.push(...capturedOrders(capture, read.length, capture.orderCount));
+      expect(JSON.stringify({ ...capture.rest, orders: read })).toBe(expected);
+      expect(h.core.watcher).toBeNull();
+      // Most of the captured orders changed or closed meanwhile, most before they were read.
+      const now = new Map(
+        (toSnapshot(h.core).orders as OrderTuple[]).map((o) => [o[0], JSON.stringify(o)]),
+      );
+      const changed = open.filter((o) => now.get(o[0]) !== JSON.stringify(o));
+      expect(changed.length).toBeGreaterThan(open.length / 4);
+      expect(last.every((o) => now.get(o[0]) !== JSON.stringify(o))).toBe(true);
+    }
+  });
+
   it('refuses a snapshot with an unknown enumeration value', () => {
     const h = setUp();
     feed(h.core, randomCommands(15, 500, USERS), h.seq + 1);
