@@ -7,12 +7,12 @@
  * the loop goes on matching (the core has the capture copy an order before changing it). With
  * 135,000 resting orders the whole snapshot made at once (`toSnapshot`) stopped the loop for
  * ~60 ms and its one JSON.stringify for ~150 ms more; the capture of 100,000 takes 2-5 ms and no
- * chunk of 5,000 orders takes more than a few milliseconds. The text is exactly what
+ * chunk of 1,000 orders takes more than a millisecond or two. The text is exactly what
  * JSON.stringify of the whole snapshot gives.
  */
 import { capturedOrders, type SnapshotCapture } from './core';
 
-const ORDERS_PER_CHUNK = 5000;
+const ORDERS_PER_CHUNK = 1000;
 /** Stands in for the orders in the text of the rest (a NUL cannot occur in any other string). */
 const MARK = '\u0000orders\u0000';
 
