@@ -2,14 +2,9 @@
  * Every EngineService RPC through a real gRPC client, against an engine on real Redis and
  * Postgres (own key prefix and schema), including the rejections and their status codes.
  */
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { type ClientDuplexStream, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1/common';
-import {
-  MarketDataChannel,
-  type OrderEntryResponse,
-  type PlaceOrderBatchesResponse,
-  type StreamMarketDataResponse,
-} from '../../gen/exchange/v1/engine';
+import { MarketDataChannel, type StreamMarketDataResponse } from '../../gen/exchange/v1/engine';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { createLogger } from '../../services/lib/logger';
 import { engineClient, type EngineApi } from '../support/engine-client';
@@ -299,13 +294,7 @@ describe('PlaceOrderBatches', () => {
   it('answers each batch on the stream in order, echoing its id, one result per order', async () => {
     const seller = await funded({ SOL: '10' });
     const buyer = await funded({ USDC: '1000' });
-    const call = api.raw.placeOrderBatches();
-    const answers: PlaceOrderBatchesResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on('data', (r: PlaceOrderBatchesResponse) => answers.push(r));
-      call.on('end', resolve);
-      call.on('error', reject);
-    });
+    const { call, answers, done } = answered(api.raw.placeOrderBatches());
     call.write({
       batchId: 'first',
       orders: [
@@ -345,17 +334,19 @@ describe('PlaceOrderBatches', () => {
   });
 });
 
-/** An OrderEntry stream, the answers it gets, and a promise of its end. */
-function entryStream() {
-  const call = api.raw.orderEntry();
-  const answers: OrderEntryResponse[] = [];
+/** A stream, the answers it gets, and a promise of its end. */
+function answered<Request, Answer>(call: ClientDuplexStream<Request, Answer>) {
+  const answers: Answer[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    call.on('data', (r: OrderEntryResponse) => answers.push(r));
+    call.on('data', (r: Answer) => answers.push(r));
     call.on('end', resolve);
     call.on('error', reject);
   });
   return { call, answers, done };
 }
+
+/** An OrderEntry stream, the answers it gets, and a promise of its end. */
+const entryStream = () => answered(api.raw.orderEntry());
 
 describe('OrderEntry', () => {
   it('answers each request on the stream in request order, echoing its id', async () => {
