@@ -119,7 +119,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
   // connections of the saturation runs. An open-loop client needs connections for the requests
   // in flight (rate x latency, Little's law): on 64 at ~3,800/s a request that takes 17 ms or
   // more leaves the next one waiting for a connection, which measures the client's shortage
-  // rather than the server (the bare route's answers are fast enough to manage on fewer).
+  // rather than the server. The bare route is paced on the same connections.
   const rate = Math.max(1, Math.round(0.6 * ceiling.ordersPerSec));
   const sockets = Math.max(...CONNECTIONS);
   const fixed = await measured(

@@ -5,11 +5,14 @@
  * requests). It offers the PlaceOrders contract the order batcher uses: one result per order, or
  * a rejection of the whole batch.
  *
- * The stream opens with the first batch and again with the first batch after it fails. When it
- * fails (the engine restarts, the connection drops) every batch still waiting on it fails with
- * the stream's status, as a PlaceOrders call in flight would; whether such a batch's orders were
- * placed is unknown, exactly as for that call. A batch not answered within the deadline fails
- * with DEADLINE_EXCEEDED (its late answer is dropped).
+ * The stream opens with the first batch and again with the first batch after it fails or ends.
+ * When it fails (the engine restarts, the connection drops) every batch still waiting on it fails
+ * with the stream's status, as a PlaceOrders call in flight would; whether such a batch's orders
+ * were placed is unknown, as for that call. Each batch carries its deadline: the engine refuses
+ * one that reaches it later, as it refuses a late call, and here a batch not answered by then
+ * fails with DEADLINE_EXCEEDED (its late answer is dropped). A stream that has answered nothing
+ * since such a batch was sent is taken for dead: it is cancelled, and the next batch opens a new
+ * one.
  */
 import * as grpc from '@grpc/grpc-js';
 import type {
@@ -26,6 +29,8 @@ type BatchStream = grpc.ClientDuplexStream<PlaceOrderBatchesRequest, PlaceOrderB
 
 interface Waiting {
   readonly stream: BatchStream;
+  /** performance.now() when it was sent. */
+  readonly sent: number;
   /** performance.now() by which the answer must have come. */
   readonly due: number;
   resolve(response: PlaceOrdersResponse): void;
@@ -34,6 +39,8 @@ interface Waiting {
 
 export class OrderStream {
   private stream: BatchStream | null = null;
+  /** performance.now() of the last answer on `stream`. */
+  private lastAnswer = 0;
   private readonly waiting = new Map<string, Waiting>();
   private nextId = 1;
   private sweeper: NodeJS.Timeout | null = null;
@@ -52,14 +59,18 @@ export class OrderStream {
       }
       const stream = this.open();
       const batchId = String(this.nextId++);
-      this.waiting.set(batchId, {
-        stream,
-        due: performance.now() + this.deadlineMs,
-        resolve,
-        reject,
+      const sent = performance.now();
+      this.waiting.set(batchId, { stream, sent, due: sent + this.deadlineMs, resolve, reject });
+      // Late by a tick at most: a tenth of a second, or a quarter of a short deadline.
+      this.sweeper ??= setInterval(
+        () => this.expire(),
+        Math.max(5, Math.min(100, this.deadlineMs / 4)),
+      ).unref();
+      stream.write({
+        orders: request.orders,
+        batchId,
+        deadline: String(Date.now() + this.deadlineMs),
       });
-      this.sweeper ??= setInterval(() => this.expire(), Math.min(1000, this.deadlineMs)).unref();
-      stream.write({ orders: request.orders, batchId });
     });
   }
 
@@ -79,7 +90,9 @@ export class OrderStream {
     if (this.stream !== null) return this.stream;
     const stream = this.engine.placeOrderBatches();
     this.stream = stream;
+    this.lastAnswer = performance.now();
     stream.on('data', (response: PlaceOrderBatchesResponse) => {
+      if (this.stream === stream) this.lastAnswer = performance.now();
       const w = this.waiting.get(response.batchId);
       if (w === undefined) return; // already failed by its deadline
       this.waiting.delete(response.batchId);
@@ -110,10 +123,19 @@ export class OrderStream {
 
   private expire(): void {
     const now = performance.now();
+    let silent = false;
     for (const [id, w] of this.waiting) {
       if (w.due > now) continue;
       this.waiting.delete(id);
+      if (w.stream === this.stream && this.lastAnswer < w.sent) silent = true;
       w.reject(streamFailure(grpc.status.DEADLINE_EXCEEDED, 'the engine did not answer in time'));
+    }
+    const stream = this.stream;
+    if (silent && stream !== null) {
+      // Nothing came back on it for a whole deadline: start again on a new one.
+      this.stream = null;
+      this.fail(stream, streamFailure(grpc.status.UNAVAILABLE, 'the engine stopped answering'));
+      stream.cancel();
     }
     if (this.waiting.size === 0) this.stopSweeper();
   }

@@ -5,7 +5,7 @@
  */
 import { migrate } from '../../db/migrate';
 import { CommandJournal } from './command-journal';
-import { createEngineService, engineServiceDefinition } from './engine-service';
+import { createEngineService, engineServiceDefinition, OpenStreams } from './engine-service';
 import { MatchingLoop, type RecoveryReport } from './matching-loop';
 import { SnapshotStore } from './snapshot-store';
 import type { EngineConfig } from '../lib/config';
@@ -62,10 +62,11 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
     const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
     loop.start(reportFatal);
 
+    const streams = new OpenStreams();
     const grpcServer = await serveGrpc({
       name: ENGINE_SERVICE_NAME,
       definition: engineServiceDefinition,
-      implementation: createEngineService({ journal, loop, redis, keys, log }),
+      implementation: createEngineService({ journal, loop, redis, keys, log, streams }),
       host: config.ENGINE_HOST,
       port: config.ENGINE_PORT,
       serverOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
@@ -77,7 +78,10 @@ export async function startEngine(config: EngineConfig, log: Logger): Promise<En
     const stop = () =>
       (stopping ??= (async () => {
         journal.close();
-        // Let calls in flight finish (their commands are journaled and will be applied) ...
+        // Let calls in flight finish (their commands are journaled and will be applied), and end
+        // the order streams once they have answered what they took (the server waits for every
+        // open call, and a client's order stream does not end on its own) ...
+        await streams.endAll();
         await grpcServer.shutdown();
         // ... then finish the batch and snapshot.
         await loop.stop();

@@ -92,14 +92,15 @@ function replyOf(outcome: Outcome) {
 function deadlineCheck(call: ServerUnaryCall<unknown, unknown>): void {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (Number.isFinite(ms) && ms > 0 && ms <= Date.now()) {
-    throw new ServiceFailure(
-      status.DEADLINE_EXCEEDED,
-      'DEADLINE_EXCEEDED',
-      'the deadline passed before the request was taken',
-    );
-  }
+  if (Number.isFinite(ms) && ms > 0 && ms <= Date.now()) throw deadlinePassed();
 }
+
+const deadlinePassed = (): ServiceFailure =>
+  new ServiceFailure(
+    status.DEADLINE_EXCEEDED,
+    'DEADLINE_EXCEEDED',
+    'the deadline passed before the request was taken',
+  );
 
 const batchTooLarge = (): ServiceFailure =>
   invalidArgument('BATCH_TOO_LARGE', `at most ${MAX_BATCH} orders per batch`);
@@ -114,14 +115,36 @@ function requestError(err: unknown, log: Logger): RequestError {
   };
 }
 
+/**
+ * The long-lived order streams (PlaceOrderBatches) open on this engine, so that a shutdown can
+ * end them: the server waits for every open call before it stops, and a client's stream never
+ * ends on its own.
+ */
+export class OpenStreams {
+  private readonly enders = new Set<() => Promise<void>>();
+
+  /** @internal `end` answers what the stream has taken, then ends it. */
+  add(end: () => Promise<void>): () => void {
+    this.enders.add(end);
+    return () => this.enders.delete(end);
+  }
+
+  /** Ends every open stream once it has answered what it took. */
+  async endAll(): Promise<void> {
+    await Promise.all([...this.enders].map((end) => end()));
+  }
+}
+
 export function createEngineService(deps: {
   journal: CommandJournal;
   loop: MatchingLoop;
   redis: RedisManager;
   keys: RedisKeys;
   log: Logger;
+  streams?: OpenStreams;
 }): EngineServiceServer {
   const { journal, loop, redis, keys, log } = deps;
+  const streams = deps.streams ?? new OpenStreams();
   const core = () => loop.core;
 
   const replies = new ReplyWriter();
@@ -261,29 +284,43 @@ export function createEngineService(deps: {
       call: ServerDuplexStream<PlaceOrderBatchesRequest, PlaceOrderBatchesResponse>,
     ) => {
       // Each batch is journaled as it arrives, as one PlaceOrders call would be; the answers go
-      // out in request order, each after the one before it.
+      // out in request order, each after the one before it. A batch past its deadline when it
+      // is taken is refused whole, as a call past its deadline is.
       let tail: Promise<void> = Promise.resolve();
+      let ended = false;
+      const end = async () => {
+        ended = true;
+        await tail;
+        if (!call.cancelled && !call.destroyed) call.end();
+      };
+      const forget = streams.add(end);
+      const refused = (req: PlaceOrderBatchesRequest, failure: ServiceFailure) =>
+        Promise.resolve<PlaceOrderBatchesResponse>({
+          results: [],
+          batchId: req.batchId,
+          error: requestError(failure, log),
+        });
       call.on('data', (req: PlaceOrderBatchesRequest) => {
+        if (ended) return; // the stream is ending: the client fails what it still waits for
+        const deadline = Number(req.deadline);
         const answered: Promise<PlaceOrderBatchesResponse> =
-          req.orders.length > MAX_BATCH
-            ? Promise.resolve({
-                results: [],
-                batchId: req.batchId,
-                error: requestError(batchTooLarge(), log),
-              })
-            : placeBatch(req.orders).then((results) =>
-                // A PlaceOrdersResponse is this message's field 1: its bytes and those of the
-                // batch id make the whole message.
-                preEncoded<PlaceOrderBatchesResponse>(
-                  Buffer.concat([
-                    results,
-                    PlaceOrderBatchesResponse.encode({
-                      results: [],
-                      batchId: req.batchId,
-                    }).finish(),
-                  ]),
-                ),
-              );
+          deadline > 0 && deadline <= Date.now()
+            ? refused(req, deadlinePassed())
+            : req.orders.length > MAX_BATCH
+              ? refused(req, batchTooLarge())
+              : placeBatch(req.orders).then((results) =>
+                  // A PlaceOrdersResponse is this message's field 1: its bytes and those of the
+                  // batch id make the whole message.
+                  preEncoded<PlaceOrderBatchesResponse>(
+                    Buffer.concat([
+                      results,
+                      PlaceOrderBatchesResponse.encode({
+                        results: [],
+                        batchId: req.batchId,
+                      }).finish(),
+                    ]),
+                  ),
+                );
         // Handled below, in turn; marked handled now so that a rejection before then is not
         // taken for an unhandled one (which would end the process).
         answered.catch(() => undefined);
@@ -301,9 +338,12 @@ export function createEngineService(deps: {
           });
       });
       call.on('end', () => {
-        void tail.then(() => call.end());
+        forget();
+        void end();
       });
       call.on('error', () => undefined);
+      call.on('close', forget);
+      call.on('cancelled', forget);
     },
 
     orderEntry: (call: ServerDuplexStream<OrderEntryRequest, OrderEntryResponse>) => {

@@ -7,6 +7,7 @@ import { OrderStatus, OrderType, Side, TimeInForce } from '../../gen/exchange/v1
 import { MarketDataChannel, type StreamMarketDataResponse } from '../../gen/exchange/v1/engine';
 import { startEngine, type EngineHandle } from '../../services/engine/engine-server';
 import { createLogger } from '../../services/lib/logger';
+import { OrderStream } from '../../gateway/order-stream';
 import { engineClient, type EngineApi } from '../support/engine-client';
 import { failure, funded as fundedUser, limitOrder } from '../support/fixtures';
 import { engineConfig, isolate, type Isolation } from '../support/stack';
@@ -296,6 +297,7 @@ describe('PlaceOrderBatches', () => {
     const buyer = await funded({ USDC: '1000' });
     const { call, answers, done } = answered(api.raw.placeOrderBatches());
     call.write({
+      deadline: '0',
       batchId: 'first',
       orders: [
         limit(seller, Side.SIDE_SELL, '100', '1'),
@@ -303,10 +305,17 @@ describe('PlaceOrderBatches', () => {
       ],
     });
     call.write({
+      deadline: '0',
       batchId: 'too-large',
       orders: Array.from({ length: 5001 }, () => limit(buyer, Side.SIDE_BUY, '99', '0.01')),
     });
     call.write({
+      deadline: String(Date.now() - 1),
+      batchId: 'late',
+      orders: [limit(buyer, Side.SIDE_BUY, '98', '1')],
+    });
+    call.write({
+      deadline: String(Date.now() + 60_000),
       batchId: 'third',
       orders: [limit(buyer, Side.SIDE_BUY, '100.001', '1'), limit(buyer, Side.SIDE_BUY, '99', '1')],
     });
@@ -315,6 +324,7 @@ describe('PlaceOrderBatches', () => {
     expect(answers.map((a) => [a.batchId, a.results.map((r) => r.result?.$case)])).toEqual([
       ['first', ['placed', 'placed']],
       ['too-large', []],
+      ['late', []],
       ['third', ['error', 'placed']],
     ]);
     const taken = answers[0].results[1].result;
@@ -326,11 +336,31 @@ describe('PlaceOrderBatches', () => {
       code: 'BATCH_TOO_LARGE',
       grpcCode: status.INVALID_ARGUMENT,
     });
-    const refused = answers[2].results[0].result;
+    expect(answers[2].error).toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+      grpcCode: status.DEADLINE_EXCEEDED,
+    });
+    const refused = answers[3].results[0].result;
     expect(refused?.$case === 'error' && refused.value.code).toBe('INVALID_PRICE');
-    // The batch refused whole placed nothing: the buyer rests only the last batch's order.
+    // The batches refused whole placed nothing: the buyer rests only the last batch's order.
     const { orders } = await api.getOpenOrders({ userId: buyer, market: '' });
     expect(orders.map((o) => [o.price, o.quantity])).toEqual([['99', '1']]);
+  });
+
+  it('lets the engine stop at once with a gateway stream open: it answers, then ends the stream', async () => {
+    const buyer = await funded({ USDC: '1000' });
+    const orders = new OrderStream(api.raw, 5000);
+    const first = await orders.placeOrders({ orders: [limit(buyer, Side.SIDE_BUY, '99', '1')] });
+    expect(first.results.map((r) => r.result?.$case)).toEqual(['placed']);
+    const started = Date.now();
+    await engine.stop();
+    // The server's grace for open calls is 10 s: the stream did not hold it up.
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The gateway side saw the end: the next batch opens a new stream, to no engine.
+    await expect(
+      orders.placeOrders({ orders: [limit(buyer, Side.SIDE_BUY, '98', '1')] }),
+    ).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    orders.close();
   });
 });
 

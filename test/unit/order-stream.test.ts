@@ -132,20 +132,46 @@ describe('OrderStream', () => {
     stream.close();
   });
 
-  it('fails a batch not answered within the deadline, and drops its late answer', async () => {
+  it('fails a batch not answered within its deadline, and drops its late answer', async () => {
     const late: [BatchCall, PlaceOrderBatchesRequest][] = [];
+    const deadlines: number[] = [];
     fake.onBatch = (call, req) => {
+      deadlines.push(Number(req.deadline));
       if (req.orders[0].userId === 'slow') late.push([call, req]);
       else call.write(placed(req));
     };
     const stream = new OrderStream(client, 200);
+    const sentAt = Date.now();
     const slow = stream.placeOrders({ orders: [order('slow')] });
+    // The stream goes on answering meanwhile.
+    expect(idsOf(await stream.placeOrders({ orders: [order('7')] }))).toEqual(['7']);
     await expect(slow).rejects.toMatchObject({
       code: grpc.status.DEADLINE_EXCEEDED,
       metadata: expect.any(grpc.Metadata),
     });
+    // Each batch told the engine its deadline (Unix ms), for the engine to refuse it after.
+    for (const d of deadlines) {
+      expect(d).toBeGreaterThanOrEqual(sentAt + 200);
+      expect(d).toBeLessThan(sentAt + 1200);
+    }
     for (const [c, r] of late) c.write(placed(r));
     expect(idsOf(await stream.placeOrders({ orders: [order('8')] }))).toEqual(['8']);
+    expect(fake.streams).toBe(1);
+    stream.close();
+  });
+
+  it('takes a stream that answers nothing for a whole deadline for dead, and opens a new one', async () => {
+    let answering = false;
+    fake.onBatch = (call, req) => {
+      if (answering) call.write(placed(req));
+    };
+    const stream = new OrderStream(client, 200);
+    await expect(stream.placeOrders({ orders: [order('1')] })).rejects.toMatchObject({
+      code: grpc.status.DEADLINE_EXCEEDED,
+    });
+    answering = true;
+    expect(idsOf(await stream.placeOrders({ orders: [order('2')] }))).toEqual(['2']);
+    expect(fake.streams).toBe(2);
     stream.close();
   });
 
