@@ -8,9 +8,9 @@
  * is never needed again), so memory follows the open orders, plus one directory entry per PAGE_SIZE ids
  * ever issued.
  *
- * The part of the Map interface the core, the snapshot module and the benchmark use: `get`,
- * `set`, `delete`, `has`, `size` and `values()` (in id order, which is also the order orders
- * come to rest in, as with the Map it replaces).
+ * The part of the Map interface the core and the benchmark use (`get`, `set`, `delete`, `has`,
+ * `size`), and every open order in id order (`inIdOrder`, for the snapshot module: also the order
+ * orders come to rest in, as with the Map it replaces).
  */
 import type { Order } from './order';
 
@@ -104,15 +104,5 @@ export class OrderIndex {
     }
     for (const order of [...this.large.values()].sort((a, b) => a.id - b.id)) out[n++] = order;
     return out;
-  }
-
-  /** The open orders in id order. */
-  *values(): IterableIterator<Order> {
-    for (const page of this.pages) {
-      if (page === null) continue;
-      for (const order of page.slots) if (order !== null) yield order;
-    }
-    const large = [...this.large.values()].sort((a, b) => a.id - b.id);
-    yield* large;
   }
 }
