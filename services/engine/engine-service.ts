@@ -141,10 +141,10 @@ export function createEngineService(deps: {
   redis: RedisManager;
   keys: RedisKeys;
   log: Logger;
-  streams?: OpenStreams;
+  /** Where the PlaceOrderBatches streams are kept, for the server's stop to end them. */
+  streams: OpenStreams;
 }): EngineServiceServer {
-  const { journal, loop, redis, keys, log } = deps;
-  const streams = deps.streams ?? new OpenStreams();
+  const { journal, loop, redis, keys, log, streams } = deps;
   const core = () => loop.core;
 
   const replies = new ReplyWriter();
