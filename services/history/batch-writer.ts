@@ -21,7 +21,7 @@
 import type { ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { decodeEvent, type EncodedEvent } from '../engine/codec';
-import { copyRows } from './copy-text';
+import { arrayColumns, copyRows } from './sql-text';
 import { KLINE_COLUMNS, type KlineRow } from './history-queries';
 import { bucketEnd, bucketStart, INTERVALS } from './intervals';
 import type { MarketSpecs } from './market-specs';
@@ -386,7 +386,7 @@ export async function writeEvents(
     await client.query(
       `INSERT INTO assets (symbol, decimals)
        SELECT * FROM unnest($1::text[], $2::int[]) ON CONFLICT DO NOTHING`,
-      columns(assets, 'tn'),
+      arrayColumns(assets, 'tn'),
     );
   }
   if (markets.length > 0) {
@@ -398,7 +398,7 @@ export async function writeEvents(
                    $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[], $10::bigint[])
             AS u(s, b, q, t, l, mq, mn, mf, tf, c)
        ON CONFLICT DO NOTHING`,
-      columns(markets, 'tttnnnnnnn'),
+      arrayColumns(markets, 'tttnnnnnnn'),
     );
   }
   if (users.length > 0) {
@@ -406,7 +406,7 @@ export async function writeEvents(
       `INSERT INTO users (user_id, created_at)
        SELECT id, ${ts('c')} FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c)
        ON CONFLICT DO NOTHING`,
-      columns(users, 'nn'),
+      arrayColumns(users, 'nn'),
     );
   }
   if (olderLocks.length > 0) {
@@ -426,7 +426,7 @@ export async function writeEvents(
        CROSS JOIN LATERAL (
          SELECT trim_scale(d.now * a.unit - coalesce(d.before * a.unit, o.locked)) AS amt) x
        WHERE x.amt <> 0`,
-      columns(olderLocks, 'nnnnn'),
+      arrayColumns(olderLocks, 'nnnnn'),
     );
   }
   await writeOrders(client, specs, orders);
@@ -524,7 +524,7 @@ async function writeOrders(
               AS u(id, q, fq, fqq, st, r, up, seq, l),
             unit
        WHERE o.order_id = u.id AND unit.symbol = o.market AND o.last_seq < u.seq`,
-      columns(updates, 'nnnnttnnn'),
+      arrayColumns(updates, 'nnnnttnnn'),
     );
   }
 }
@@ -571,7 +571,7 @@ async function upsertCandles(
        first_trade_id = LEAST(c.first_trade_id, EXCLUDED.first_trade_id),
        last_trade_id = GREATEST(c.last_trade_id, EXCLUDED.last_trade_id)
      RETURNING market, interval, ${KLINE_COLUMNS}`,
-    columns(rows, 'ttnnnnnnnnnnn'),
+    arrayColumns(rows, 'ttnnnnnnnnnnn'),
     'candles',
   );
 }
@@ -677,43 +677,4 @@ function lockRow(
 /** SQL: the timestamptz of a Unix-ms column, exactly. */
 function ts(column: string): string {
   return `('epoch'::timestamptz + ${column} * interval '1 millisecond')`;
-}
-
-/**
- * Rows to the column arrays unnest() takes, each as a Postgres array literal. Built here rather
- * than by node-postgres, which quotes and escapes every element with two regular expressions:
- * a column of kind `n` holds numbers, bigints or decimal strings (written as they are), `t` text
- * (quoted, escaped only when it holds a quote or a backslash), `b` booleans; null is NULL.
- */
-function columns(rows: readonly unknown[][], kinds: string): string[] {
-  const out = new Array<string>(kinds.length);
-  // Joined, not concatenated: a long chain of += keeps one rope node per step alive until the
-  // string is flattened, which the garbage collector pays for.
-  const parts = new Array<string>(rows.length);
-  for (let c = 0; c < kinds.length; c++) {
-    const kind = kinds.charCodeAt(c);
-    for (let r = 0; r < rows.length; r++) {
-      const v = rows[r][c];
-      parts[r] =
-        v === null || v === undefined
-          ? 'NULL'
-          : kind === KIND_TEXT
-            ? quoted(String(v))
-            : kind === KIND_BOOL
-              ? v === true
-                ? 't'
-                : 'f'
-              : String(v as number | bigint | string);
-    }
-    out[c] = `{${parts.join(',')}}`;
-  }
-  return out;
-}
-
-const KIND_TEXT = 't'.charCodeAt(0);
-const KIND_BOOL = 'b'.charCodeAt(0);
-
-function quoted(s: string): string {
-  if (s.indexOf('"') === -1 && s.indexOf('\\') === -1) return `"${s}"`;
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
 }

@@ -1,4 +1,4 @@
-import { copyEscaped, copyRows, isoTime } from '../../services/history/copy-text';
+import { copyEscaped, copyRows, isoTime } from '../../services/history/sql-text';
 
 describe('copyRows', () => {
   it('writes one tab-separated line per row, NULL as \\N, by column kind', () => {
