@@ -47,7 +47,7 @@ export const historyConfigSchema = z.object({
   HISTORY_HOST: z.string().default('0.0.0.0'),
   HISTORY_PORT: port.default(50052),
   /** Group commit: how long the persister lets a short read fill up (0: off). */
-  HISTORY_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(20),
+  HISTORY_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(100),
   /**
    * The niceness History runs at (0-19): above 0 it yields the CPU to the engine and the gateway
    * when they want it, and catches up when they do not.
