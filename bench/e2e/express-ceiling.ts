@@ -19,6 +19,10 @@ const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   console.log(JSON.stringify({ msg: 'listening', port }));
 });
+// As the gateway's: with Node's default (5 s) the server closed keep-alive connections the paced
+// client's pool had left idle, and a request racing the close failed with ECONNRESET (24-44 of
+// the paced run's requests, now and then).
+server.keepAliveTimeout = 65_000;
 process.once('SIGTERM', () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));
