@@ -1,8 +1,8 @@
 /**
  * History service entry point (see services/lib/service-main.ts for exit codes and signals).
- * The persister retries a failed batch from its pending entries, so it has no fatal exit of its own.
- * History first lowers its own CPU priority (HISTORY_NICE): it follows the engine and may lag
- * during a burst, while the engine and the gateway answer orders.
+ * The persister retries a failed batch from its pending entries, so it has no fatal exit of its
+ * own. History first lowers its own CPU priority (HISTORY_NICE): it follows the engine and may
+ * lag during a burst, while the engine and the gateway answer orders.
  */
 import { historyConfigSchema } from '../lib/config';
 import { lowerPriority } from '../lib/priority';
