@@ -4,9 +4,9 @@
  *
  * On Linux a niceness belongs to a thread, and a process's threads (V8's garbage-collection
  * helpers, libuv's pool) exist before the service can read its configuration; so every thread
- * listed in /proc/self/task is set. Linux also shares the CPU between sessions first (autogroups)
- * and by niceness only within one: a service that leads its own session, as `npm start` runs
- * each, raises its session's niceness too. One that does not (a child of the e2e bench, say)
+ * listed in /proc/self/task is set. Where autogroups apply (tasks in the root CPU cgroup), Linux
+ * also shares the CPU between sessions first and by niceness only within one: a service that
+ * leads its own session, as `npm start` runs each, raises its session's niceness too. One that does not (a child of the e2e bench, say)
  * leaves its session alone, since that would lower everything else in it. Elsewhere, the process
  * as the OS applies it. Raising one's own niceness needs no privilege; a failure leaves the
  * priority as it was and is reported.
@@ -19,7 +19,10 @@ export interface PriorityResult {
   readonly nice: number;
   /** Threads at the niceness asked for or above it afterwards (1 where none are listed). */
   readonly threads: number;
-  /** The session's niceness afterwards, when this process leads its session; else null. */
+  /**
+   * The session's niceness afterwards when this process leads its session; null when it does
+   * not, or when setting it failed (then `error` says why).
+   */
   readonly session: number | null;
   /** Why a thread or the session could not be set, if one could not. */
   readonly error?: string;

@@ -25,8 +25,12 @@ interface Seen {
 
 const autogroupNice = (text: string): number => Number(/ nice (-?\d+)/.exec(text)?.[1]);
 
-/** Runs lowerPriority(nice) in a fresh Node under `nice -n by` (in a new session with setsid). */
-function inChild(nice: number, by: number, newSession = false): Seen {
+/**
+ * Runs lowerPriority(nice) in a fresh Node under `nice -n by`, in a session of its own: led by
+ * the Node process itself (`leader`), or by a shell around it, so that a broken implementation
+ * changes that throwaway session and never the test runner's.
+ */
+function inChild(nice: number, by: number, leader = false): Seen {
   const script = `
     const { lowerPriority } = require('./services/lib/priority.ts');
     const { readdirSync, readFileSync } = require('node:fs');
@@ -49,7 +53,10 @@ function inChild(nice: number, by: number, newSession = false): Seen {
     );
   `;
   const node = [process.execPath, '--import', 'tsx', '-e', script];
-  const command = newSession ? ['setsid', '--wait', ...node] : node;
+  // `; exit $?` keeps the shell from exec'ing Node, so the shell leads the session.
+  const command = leader
+    ? ['setsid', '--wait', ...node]
+    : ['setsid', '--wait', 'sh', '-c', '"$@"; exit $?', 'sh', ...node];
   const out = execFileSync('nice', ['-n', String(by), ...command], { cwd: ROOT, encoding: 'utf8' });
   return JSON.parse(out) as Seen;
 }
@@ -59,8 +66,9 @@ const base = getPriority(0);
 const ownSession = (): number => autogroupNice(readFileSync('/proc/self/autogroup', 'utf8'));
 
 describe('lowerPriority', () => {
+  // Targets above the runner's own niceness, so that every thread has to change.
   it('sets every thread of the process, helper threads included', () => {
-    const target = Math.max(7, base);
+    const target = Math.min(19, base + 7);
     const seen = inChild(target, 0);
     expect(seen.result.error).toBeUndefined();
     expect(seen.result.nice).toBe(target);
@@ -80,7 +88,7 @@ describe('lowerPriority', () => {
 
   it("leaves the session's niceness alone when it does not lead the session", () => {
     const before = ownSession();
-    const seen = inChild(Math.max(9, base), 0);
+    const seen = inChild(Math.min(19, base + 9), 0);
     expect(seen.leader).toBe(false);
     expect(seen.result.session).toBeNull();
     expect(seen.sessionAfter).toBe(seen.sessionBefore);
@@ -88,7 +96,7 @@ describe('lowerPriority', () => {
   });
 
   it("raises its session's niceness when it leads the session (as npm start runs History)", () => {
-    const target = Math.max(8, base);
+    const target = Math.min(19, base + 8);
     const seen = inChild(target, 0, true);
     expect(seen.leader).toBe(true);
     expect(seen.result.error).toBeUndefined();
