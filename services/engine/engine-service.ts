@@ -12,6 +12,8 @@ import {
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import {
+  type AddMarketRequest,
+  type AddMarketResponse,
   EngineServiceService,
   MarketDataChannel,
   type EngineServiceServer,
@@ -146,6 +148,44 @@ export function createEngineService(deps: {
 }): EngineServiceServer {
   const { journal, loop, redis, keys, log, streams } = deps;
   const core = () => loop.core;
+
+  /** AddMarket's work (see the handler: calls are run one at a time, in arrival order). */
+  let marketChanges: Promise<unknown> = Promise.resolve();
+  const addMarket = async (req: AddMarketRequest): Promise<AddMarketResponse> => {
+    const m = req.market;
+    if (m?.baseAsset === undefined || m.quoteAsset === undefined) {
+      throw invalidArgument('INVALID_MARKET', 'a market needs base_asset and quote_asset');
+    }
+    const commands: CommandBody[] = [];
+    for (const asset of [m.baseAsset, m.quoteAsset]) {
+      const known = core()
+        .assetViews()
+        .find((a) => a.symbol === asset.symbol);
+      if (known === undefined)
+        commands.push({ type: 'add_asset', symbol: asset.symbol, decimals: asset.decimals });
+      else if (known.decimals !== asset.decimals) {
+        throw invalidArgument(
+          'INVALID_ASSET',
+          `asset ${asset.symbol} has ${known.decimals} decimals, not ${asset.decimals}`,
+        );
+      }
+    }
+    commands.push({
+      type: 'add_market',
+      symbol: m.symbol,
+      base: m.baseAsset.symbol,
+      quote: m.quoteAsset.symbol,
+      tickSize: m.tickSize,
+      lotSize: m.lotSize,
+      minQuantity: m.minQuantity,
+      minNotional: m.minNotional,
+      makerFee: m.makerFee,
+      takerFee: m.takerFee,
+    });
+    const outcomes = await journal.submitAll(commands);
+    for (const o of outcomes) replyOf(o);
+    return { market: marketToProto(core().market(m.symbol)) };
+  };
 
   const replies = new ReplyWriter();
 
@@ -448,41 +488,14 @@ export function createEngineService(deps: {
       };
     }),
 
-    addMarket: unary(log, 'AddMarket', async (req, call) => {
+    addMarket: unary(log, 'AddMarket', (req, call) => {
       deadlineCheck(call);
-      const m = req.market;
-      if (m?.baseAsset === undefined || m.quoteAsset === undefined) {
-        throw invalidArgument('INVALID_MARKET', 'a market needs base_asset and quote_asset');
-      }
-      const commands: CommandBody[] = [];
-      for (const asset of [m.baseAsset, m.quoteAsset]) {
-        const known = core()
-          .assetViews()
-          .find((a) => a.symbol === asset.symbol);
-        if (known === undefined)
-          commands.push({ type: 'add_asset', symbol: asset.symbol, decimals: asset.decimals });
-        else if (known.decimals !== asset.decimals) {
-          throw invalidArgument(
-            'INVALID_ASSET',
-            `asset ${asset.symbol} has ${known.decimals} decimals, not ${asset.decimals}`,
-          );
-        }
-      }
-      commands.push({
-        type: 'add_market',
-        symbol: m.symbol,
-        base: m.baseAsset.symbol,
-        quote: m.quoteAsset.symbol,
-        tickSize: m.tickSize,
-        lotSize: m.lotSize,
-        minQuantity: m.minQuantity,
-        minNotional: m.minNotional,
-        makerFee: m.makerFee,
-        takerFee: m.takerFee,
-      });
-      const outcomes = await journal.submitAll(commands);
-      for (const o of outcomes) replyOf(o);
-      return { market: marketToProto(core().market(m.symbol)) };
+      // One at a time, each after the previous one is applied: each reads which assets exist
+      // before journaling, and two new markets sharing a new asset would otherwise both journal
+      // its add_asset (the second refused, its market added anyway, its caller answered 409).
+      const added = marketChanges.then(() => addMarket(req));
+      marketChanges = added.catch(() => undefined);
+      return added;
     }),
 
     getOrder: unary(log, 'GetOrder', (req) => {

@@ -585,6 +585,37 @@ describe('AddMarket, GetMarkets, GetDepth', () => {
     });
   });
 
+  it('adds markets that share a new asset when asked at the same time', async () => {
+    const market = (symbol: string, quote: string, quoteDecimals: number, decimals = 9) => ({
+      symbol,
+      baseAsset: { symbol: 'PEPE', decimals },
+      quoteAsset: { symbol: quote, decimals: quoteDecimals },
+      tickSize: '0.00001',
+      lotSize: '1',
+      minQuantity: '1',
+      minNotional: '1',
+      makerFee: '0.001',
+      takerFee: '0.002',
+    });
+    // All three read the assets before any is applied unless they run one after another.
+    const [usdc, btc, other] = await Promise.allSettled([
+      api.addMarket({ market: market('PEPE_USDC', 'USDC', 6) }),
+      api.addMarket({ market: market('PEPE_BTC', 'BTC', 8) }),
+      api.addMarket({ market: market('PEPE_ETH', 'ETH', 18, 4) }),
+    ]);
+    expect(usdc.status === 'fulfilled' && usdc.value.market?.symbol).toBe('PEPE_USDC');
+    expect(btc.status === 'fulfilled' && btc.value.market?.symbol).toBe('PEPE_BTC');
+    // PEPE has 9 decimals by then: a market that says 4 is refused, and not added.
+    expect(other.status).toBe('rejected');
+    expect(await failure(Promise.reject((other as PromiseRejectedResult).reason))).toEqual({
+      status: status.INVALID_ARGUMENT,
+      code: 'INVALID_ASSET',
+    });
+    const symbols = (await api.getMarkets({})).markets.map((m) => m.symbol);
+    expect(symbols).toEqual(expect.arrayContaining(['PEPE_USDC', 'PEPE_BTC']));
+    expect(symbols).not.toContain('PEPE_ETH');
+  });
+
   it('returns depth with its last update id, best first', async () => {
     const userId = await funded({ USDC: '10000', ETH: '10' });
     await api.placeOrder({ ...limit(userId, Side.SIDE_BUY, '2000', '1'), market: 'ETH_USDC' });
