@@ -71,14 +71,27 @@ export function fromRequestError(err: RequestError): ApiError {
   return apiError(err.grpcCode, err.code, err.message);
 }
 
+/**
+ * Failures after which a command may or may not have been applied (the engine's journal, or the
+ * gateway's order stream, lost track of it): answered with their own code and message, since
+ * "retry shortly" would place an order twice. The client looks the order up first.
+ */
+const OUTCOME_UNKNOWN = new Set(['APPLY_TIMEOUT', 'JOURNAL_WRITE_FAILED', 'ORDER_STREAM_FAILED']);
+
 function apiError(grpcCode: number, code: string, message: string): ApiError {
   const http = HTTP_STATUS_OF_CODE[code] ?? HTTP_STATUS_OF_GRPC[grpcCode] ?? 500;
   if (http === 500) return new ApiError(500, 'INTERNAL', 'internal error');
   if (grpcCode === status.UNAVAILABLE || grpcCode === status.CANCELLED) {
+    if (OUTCOME_UNKNOWN.has(code)) return new ApiError(503, code, message);
     return new ApiError(503, 'UNAVAILABLE', 'a backend service is unavailable, retry shortly');
   }
   if (grpcCode === status.DEADLINE_EXCEEDED) {
-    return new ApiError(504, 'DEADLINE_EXCEEDED', 'a backend service did not answer in time');
+    return new ApiError(
+      504,
+      'DEADLINE_EXCEEDED',
+      'a backend service did not answer in time; a request that changes state (an order, a ' +
+        'cancel, a transfer) may still have been applied: look before repeating it',
+    );
   }
   return new ApiError(http, code, message || code);
 }

@@ -16,8 +16,10 @@ const ERROR_STATUSES: Record<string, string> = {
   '409': 'Conflict (duplicate clientOrderId, idempotency key reused)',
   '413': 'Body too large',
   '429': 'Rate limited; see Retry-After',
-  '503': 'A backend service is unavailable',
-  '504': 'A backend service did not answer in time',
+  '503':
+    'A backend service is unavailable. With the code APPLY_TIMEOUT, JOURNAL_WRITE_FAILED or ' +
+    'ORDER_STREAM_FAILED the request may still have been applied; with UNAVAILABLE it was not',
+  '504': 'A backend service did not answer in time; the request may still have been applied',
 };
 
 /** Converts a schema, moving its named definitions into `components`. */

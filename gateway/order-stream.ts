@@ -102,7 +102,17 @@ export class OrderStream {
     });
     const ended = (err: unknown) => {
       if (this.stream === stream) this.stream = null;
-      this.fail(stream, err);
+      // The engine may have taken a batch before the stream failed: its orders' fate is unknown.
+      const details = (err as Partial<grpc.ServiceError>).details ?? String(err);
+      this.fail(
+        stream,
+        streamFailure(
+          grpc.status.UNAVAILABLE,
+          `ORDER_STREAM_FAILED: the order stream to the engine failed (${details}) with this ` +
+            'order on it; it may have been placed: look it up (by clientOrderId) before placing ' +
+            'it again',
+        ),
+      );
     };
     stream.on('error', (err: grpc.ServiceError) => ended(err));
     stream.on('end', () =>

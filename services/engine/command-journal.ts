@@ -223,10 +223,12 @@ export class CommandJournal {
       this.redis
         .push(this.stream, entry)
         .catch((err: Error) => {
+          // The append may have reached Redis before the connection failed (the reply is what
+          // was lost): the command may still be applied, so its outcome is unknown.
           const failure = new ServiceFailure(
             status.UNAVAILABLE,
-            'JOURNAL_UNAVAILABLE',
-            `could not journal the command: ${err.message}`,
+            'JOURNAL_WRITE_FAILED',
+            `writing the command to the journal failed (${err.message}); it may have been journaled all the same, so its outcome is unknown`,
           );
           for (const id of ids) this.settle(id, failure);
         })

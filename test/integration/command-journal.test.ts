@@ -91,14 +91,16 @@ describe('CommandJournal', () => {
     journal.close();
   });
 
-  it('fails the commands it could not write with JOURNAL_UNAVAILABLE', async () => {
+  it('fails the commands whose append failed with JOURNAL_WRITE_FAILED, outcome unknown', async () => {
     const broken = await RedisManager.connect(TEST_REDIS_URL);
     broken.client.disconnect();
     const journal = new CommandJournal(broken, `${iso.prefix}commands:down`);
     const results = await journal.submitBatch([deposit(1), deposit(2)]);
-    expect(results.map(codeOf)).toEqual(['JOURNAL_UNAVAILABLE', 'JOURNAL_UNAVAILABLE']);
+    expect(results.map(codeOf)).toEqual(['JOURNAL_WRITE_FAILED', 'JOURNAL_WRITE_FAILED']);
+    // A failed append cannot tell a command never sent from one whose reply was lost.
+    expect((results[0] as ServiceFailure).message).toMatch(/outcome is unknown/);
     await expect(journal.submitAll([deposit(3)])).rejects.toMatchObject({
-      code: 'JOURNAL_UNAVAILABLE',
+      code: 'JOURNAL_WRITE_FAILED',
     });
     journal.close();
     await broken.close();

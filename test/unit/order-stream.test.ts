@@ -7,7 +7,7 @@ import {
   type PlaceOrderRequest,
 } from '../../gen/exchange/v1/engine';
 import { Order, Side } from '../../gen/exchange/v1/common';
-import { ApiError } from '../../gateway/errors';
+import { ApiError, fromServiceError } from '../../gateway/errors';
 import { OrderStream } from '../../gateway/order-stream';
 import { limitOrder } from '../support/fixtures';
 
@@ -125,6 +125,10 @@ describe('OrderStream', () => {
     ];
     for (const w of waiting) {
       await expect(w).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      // The engine may have placed them: the client is told so, not to retry blindly.
+      const answer = fromServiceError((await w.catch((e: unknown) => e)) as grpc.ServiceError);
+      expect(answer).toMatchObject({ status: 503, code: 'ORDER_STREAM_FAILED' });
+      expect(answer.message).toMatch(/engine going down.*may have been placed/);
     }
     fake.onBatch = (call, req) => call.write(placed(req));
     expect(idsOf(await stream.placeOrders({ orders: [order('3')] }))).toEqual(['3']);
@@ -184,5 +188,30 @@ describe('OrderStream', () => {
     await expect(stream.placeOrders({ orders: [order('2')] })).rejects.toMatchObject({
       code: grpc.status.UNAVAILABLE,
     });
+  });
+});
+
+describe('the answers of failures whose outcome is unknown', () => {
+  const failed = (code: grpc.status, details: string): grpc.ServiceError =>
+    Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+
+  it('shows the engine journal codes that leave an order unknown, and no others', () => {
+    for (const code of ['APPLY_TIMEOUT', 'JOURNAL_WRITE_FAILED']) {
+      const answer = fromServiceError(
+        failed(grpc.status.UNAVAILABLE, `${code}: its outcome is unknown`),
+      );
+      expect(answer).toMatchObject({ status: 503, code, message: 'its outcome is unknown' });
+    }
+    const notApplied = fromServiceError(
+      failed(grpc.status.UNAVAILABLE, 'JOURNAL_UNAVAILABLE: it was not applied'),
+    );
+    expect(notApplied).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
+    expect(notApplied.message).toMatch(/retry shortly/);
+  });
+
+  it('says that a request past its deadline may still have been applied', () => {
+    const late = fromServiceError(failed(grpc.status.DEADLINE_EXCEEDED, 'late'));
+    expect(late).toMatchObject({ status: 504, code: 'DEADLINE_EXCEEDED' });
+    expect(late.message).toMatch(/may still have been applied/);
   });
 });
