@@ -18,7 +18,8 @@ const ERROR_STATUSES: Record<string, string> = {
   '429': 'Rate limited; see Retry-After',
   '503':
     'A backend service is unavailable. With the code APPLY_TIMEOUT, JOURNAL_WRITE_FAILED or ' +
-    'ORDER_STREAM_FAILED the request may still have been applied; with UNAVAILABLE it was not',
+    'ORDER_STREAM_FAILED the request may still have been applied; with UNAVAILABLE it usually was ' +
+    'not',
   '504': 'A backend service did not answer in time; the request may still have been applied',
 };
 

@@ -7,8 +7,10 @@
  *
  * The stream opens with the first batch and again with the first batch after it fails or ends.
  * When it fails (the engine restarts, the connection drops) every batch still waiting on it fails
- * with the stream's status, as a PlaceOrders call in flight would; whether such a batch's orders
- * were placed is unknown, as for that call. Each batch carries its deadline: the engine refuses
+ * with UNAVAILABLE and the code ORDER_STREAM_FAILED: whether such a batch's orders were placed is
+ * unknown, as for a PlaceOrders call in flight. When the engine ends it (its graceful shutdown,
+ * which answers every batch it took first), the batches still waiting were not taken: plain
+ * UNAVAILABLE. Each batch carries its deadline: the engine refuses
  * one that reaches it later, as it refuses a late call, and here a batch not answered by then
  * fails with DEADLINE_EXCEEDED (its late answer is dropped). A stream that has answered nothing
  * since such a batch was sent is taken for dead: it is cancelled, and the next batch opens a new
@@ -100,21 +102,13 @@ export class OrderStream {
       else w.resolve({ results: response.results });
       if (this.waiting.size === 0) this.stopSweeper();
     });
-    const ended = (err: unknown) => {
+    const ended = (err: grpc.ServiceError) => {
       if (this.stream === stream) this.stream = null;
-      // The engine may have taken a batch before the stream failed: its orders' fate is unknown.
-      const details = (err as Partial<grpc.ServiceError>).details ?? String(err);
-      this.fail(
-        stream,
-        streamFailure(
-          grpc.status.UNAVAILABLE,
-          `ORDER_STREAM_FAILED: the order stream to the engine failed (${details}) with this ` +
-            'order on it; it may have been placed: look it up (by clientOrderId) before placing ' +
-            'it again',
-        ),
-      );
+      this.fail(stream, err);
     };
-    stream.on('error', (err: grpc.ServiceError) => ended(err));
+    // The engine may have taken a waiting batch before the stream broke.
+    stream.on('error', () => ended(lostOnStream()));
+    // The engine ends its streams on shutdown only once it has answered every batch it took.
     stream.on('end', () =>
       ended(streamFailure(grpc.status.UNAVAILABLE, 'the engine ended the order stream')),
     );
@@ -144,7 +138,8 @@ export class OrderStream {
     if (silent && stream !== null) {
       // Nothing came back on it for a whole deadline: start again on a new one.
       this.stream = null;
-      this.fail(stream, streamFailure(grpc.status.UNAVAILABLE, 'the engine stopped answering'));
+      // Its batches reached an engine that may yet have placed them.
+      this.fail(stream, lostOnStream());
       stream.cancel();
     }
     if (this.waiting.size === 0) this.stopSweeper();
@@ -155,6 +150,19 @@ export class OrderStream {
     clearInterval(this.sweeper);
     this.sweeper = null;
   }
+}
+
+/**
+ * The failure of the batches a broken or silent stream leaves unanswered: the engine may have
+ * placed their orders, so the client must not be told to simply retry (the gateway shows this
+ * code as it is). The stream's own error is not shown: it names internal addresses.
+ */
+function lostOnStream(): grpc.ServiceError {
+  return streamFailure(
+    grpc.status.UNAVAILABLE,
+    'ORDER_STREAM_FAILED: the order stream to the engine failed with this order on it; it may ' +
+      'have been placed: look it up (by clientOrderId) before placing it again',
+  );
 }
 
 /** A failure shaped like the ServiceError a failed call rejects with. */

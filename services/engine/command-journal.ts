@@ -222,13 +222,15 @@ export class CommandJournal {
       this.inFlight++;
       this.redis
         .push(this.stream, entry)
-        .catch((err: Error) => {
+        .catch(() => {
           // The append may have reached Redis before the connection failed (the reply is what
-          // was lost): the command may still be applied, so its outcome is unknown.
+          // was lost): the command may still be applied, so its outcome is unknown. (Redis's
+          // own error is not passed on: the gateway shows this message to clients.)
           const failure = new ServiceFailure(
             status.UNAVAILABLE,
             'JOURNAL_WRITE_FAILED',
-            `writing the command to the journal failed (${err.message}); it may have been journaled all the same, so its outcome is unknown`,
+            'writing the command to the journal failed, and it may have been journaled all the ' +
+              'same: its outcome is unknown',
           );
           for (const id of ids) this.settle(id, failure);
         })

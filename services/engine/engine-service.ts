@@ -493,7 +493,12 @@ export function createEngineService(deps: {
       // One at a time, each after the previous one is applied: each reads which assets exist
       // before journaling, and two new markets sharing a new asset would otherwise both journal
       // its add_asset (the second refused, its market added anyway, its caller answered 409).
-      const added = marketChanges.then(() => addMarket(req));
+      const added = marketChanges.then(() => {
+        // Its turn may come after its caller stopped waiting: then it adds nothing.
+        if (call.cancelled) throw new ServiceFailure(status.CANCELLED, 'CANCELLED', 'cancelled');
+        deadlineCheck(call);
+        return addMarket(req);
+      });
       marketChanges = added.catch(() => undefined);
       return added;
     }),
