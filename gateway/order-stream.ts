@@ -161,8 +161,7 @@ function lostOnStream(): grpc.ServiceError {
   return streamFailure(
     grpc.status.UNAVAILABLE,
     'ORDER_STREAM_FAILED: the order stream to the engine failed with this order on it; it may ' +
-      'have been placed: look for it among your open orders and your order history before ' +
-      'placing it again',
+      'have been placed: look it up (by clientOrderId) before placing it again',
   );
 }
 

@@ -12,8 +12,8 @@ export const orderGet = route({
   tag: 'orders',
   summary: 'One order',
   description:
-    'By `orderId` or by `clientOrderId` (open orders only). An order of another user is 404, ' +
-    'as is an id that does not exist.',
+    'By `orderId` or by `clientOrderId` (the newest of your orders placed with it, open or ' +
+    'closed). An order of another user is 404, as is an id that does not exist.',
   auth: true,
   query: orderRefSchema,
   response: OrderSchema,
@@ -24,13 +24,12 @@ export const orderGet = route({
       if (res.order !== undefined) return orderJson(res.order);
     } catch (err) {
       // The engine keeps recently closed orders only; older ones are in the history.
-      if (!(isServiceError(err) && err.code === status.NOT_FOUND && ref.$case === 'orderId')) {
-        throw err;
-      }
+      if (!(isServiceError(err) && err.code === status.NOT_FOUND)) throw err;
     }
     const res = await backends.history.getOrder({
       userId,
-      orderId: ref.value,
+      orderId: ref.$case === 'orderId' ? ref.value : '',
+      clientOrderId: ref.$case === 'clientOrderId' ? ref.value : '',
     });
     if (res.order === undefined) throw new Error('history answered GetOrder without an order');
     return orderJson(res.order);

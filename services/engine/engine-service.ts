@@ -511,7 +511,7 @@ export function createEngineService(deps: {
       const view =
         ref.$case === 'orderId'
           ? loop.order(req.userId, parseOrderId(ref.value) ?? -1)
-          : c.orderByClientId(req.userId, ref.value);
+          : loop.orderByClientId(req.userId, ref.value);
       if (view === undefined) throw new DomainError('ORDER_NOT_FOUND', 'order not found');
       return { order: orderToProto(c, view) };
     }),

@@ -70,6 +70,8 @@ export class MatchingLoop {
   private running: Promise<void> | null = null;
   /** Recently closed orders, so GetOrder still answers for them until History has them. */
   private readonly recentClosed = new RecentMap<number, OrderView>(RECENT_CLOSED);
+  /** The same orders' ids by user and client order id (`<user> <client order id>`), if any. */
+  private readonly recentClosedByClientId = new RecentMap<string, number>(RECENT_CLOSED);
   private readonly eventsWriter = new EventsWriter();
 
   constructor(
@@ -158,6 +160,14 @@ export class MatchingLoop {
     return closed?.userId === userId ? closed : undefined;
   }
 
+  /** This user's order with that client order id: open, else the newest closed recently. */
+  orderByClientId(userId: string, clientOrderId: string): OrderView | undefined {
+    const open = this.core.orderByClientId(userId, clientOrderId);
+    if (open !== undefined) return open;
+    const orderId = this.recentClosedByClientId.get(`${userId} ${clientOrderId}`);
+    return orderId === undefined ? undefined : this.order(userId, orderId);
+  }
+
   get position(): { streamId: string; commandSeq: number; eventSeq: number } {
     return {
       streamId: this.lastStreamId,
@@ -210,6 +220,10 @@ export class MatchingLoop {
             (e.kind === 'filled' || e.kind === 'cancelled' || e.kind === 'expired')
           ) {
             recentClosed.set(e.order.orderId, e.order);
+            const cid = e.order.clientOrderId;
+            if (cid !== null) {
+              this.recentClosedByClientId.set(`${e.order.userId} ${cid}`, e.order.orderId);
+            }
           }
           // A replay skips the events that are already in the events stream.
           if (e.seq > written) {

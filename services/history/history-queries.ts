@@ -198,6 +198,16 @@ export class HistoryQueries {
     return r.rows[0];
   }
 
+  /** The newest of a user's orders placed with this client order id. */
+  async orderByClientId(userId: string, clientOrderId: string): Promise<OrderRow | undefined> {
+    const r = await this.db.query<OrderRow>(
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 AND client_order_id = $2
+        ORDER BY created_at DESC, order_id DESC LIMIT 1`,
+      [userId, clientOrderId],
+    );
+    return r.rows[0];
+  }
+
   /** The fills of one order, oldest first. */
   async orderFills(orderId: string): Promise<FillRow[]> {
     const r = await this.db.query<FillRow>(

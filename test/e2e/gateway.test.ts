@@ -380,6 +380,9 @@ describe('orders', () => {
     // Closed, it is still readable.
     const closed = await s.call('GET', `/api/v1/order?orderId=${order.orderId}`, { key });
     expect(closed.body.status).toBe('cancelled');
+    // By its clientOrderId too (what a client checks when a placement's outcome is unknown).
+    const closedByCid = await s.call('GET', '/api/v1/order?clientOrderId=my-1', { key });
+    expect(closedByCid.body).toMatchObject({ orderId: order.orderId, status: 'cancelled' });
   });
 
   it('cancels by JSON body and cancels all, per market or everywhere', async () => {

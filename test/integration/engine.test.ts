@@ -256,6 +256,32 @@ describe('PlaceOrder', () => {
     });
   });
 
+  it('finds a closed order by its client order id, the newest one with it', async () => {
+    const userId = await funded({ USDC: '100' });
+    const byCid = async () =>
+      (await api.getOrder({ userId, orderRef: { $case: 'clientOrderId', value: 'gone-1' } })).order;
+    const ioc = { clientOrderId: 'gone-1', timeInForce: TimeInForce.TIME_IN_FORCE_IOC };
+    // Nothing to trade with: each expires at once, and the id is free again.
+    const first = await api.placeOrder(limit(userId, Side.SIDE_BUY, '10', '1', ioc));
+    expect(await byCid()).toMatchObject({
+      orderId: first.order?.orderId,
+      status: OrderStatus.ORDER_STATUS_EXPIRED,
+    });
+    const second = await api.placeOrder(limit(userId, Side.SIDE_BUY, '10', '1', ioc));
+    expect((await byCid())?.orderId).toBe(second.order?.orderId);
+    const open = await api.placeOrder(
+      limit(userId, Side.SIDE_BUY, '10', '1', { clientOrderId: 'gone-1' }),
+    );
+    expect((await byCid())?.orderId).toBe(open.order?.orderId);
+    // Another user's client order ids are not looked at.
+    const other = await funded({ USDC: '1' });
+    expect(
+      await failure(
+        api.getOrder({ userId: other, orderRef: { $case: 'clientOrderId', value: 'gone-1' } }),
+      ),
+    ).toEqual({ status: status.NOT_FOUND, code: 'ORDER_NOT_FOUND' });
+  });
+
   it('fails fast with DEADLINE_EXCEEDED once the deadline has passed', async () => {
     const userId = await funded({ USDC: '100' });
     const err = await failure(

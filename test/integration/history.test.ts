@@ -244,7 +244,11 @@ describe('HistoryService after a burst of trading', () => {
 
   describe('GetOrder', () => {
     it('returns an order in its latest state with its fills', async () => {
-      const res = await rpc(s.client, s.client.getOrder, { userId: maker, orderId: sellIds[1] });
+      const res = await rpc(s.client, s.client.getOrder, {
+        userId: maker,
+        orderId: sellIds[1],
+        clientOrderId: '',
+      });
       expect(res.order).toMatchObject({
         orderId: sellIds[1],
         userId: maker,
@@ -271,20 +275,65 @@ describe('HistoryService after a burst of trading', () => {
       const cancelled = await rpc(s.client, s.client.getOrder, {
         userId: maker,
         orderId: cancelledId,
+        clientOrderId: '',
       });
       expect(cancelled.order?.status).toBe(OrderStatus.ORDER_STATUS_CANCELLED);
     });
 
     it("answers NOT_FOUND for a missing order and for another user's order", async () => {
       expect(
-        await failure(rpc(s.client, s.client.getOrder, { userId: maker, orderId: '99999' })),
+        await failure(
+          rpc(s.client, s.client.getOrder, { userId: maker, orderId: '99999', clientOrderId: '' }),
+        ),
       ).toEqual({ status: status.NOT_FOUND, code: 'ORDER_NOT_FOUND' });
       expect(
-        await failure(rpc(s.client, s.client.getOrder, { userId: taker, orderId: sellIds[0] })),
+        await failure(
+          rpc(s.client, s.client.getOrder, {
+            userId: taker,
+            orderId: sellIds[0],
+            clientOrderId: '',
+          }),
+        ),
       ).toEqual({ status: status.NOT_FOUND, code: 'ORDER_NOT_FOUND' });
       expect(
-        await failure(rpc(s.client, s.client.getOrder, { userId: maker, orderId: 'x' })),
+        await failure(
+          rpc(s.client, s.client.getOrder, { userId: maker, orderId: 'x', clientOrderId: '' }),
+        ),
       ).toEqual({ status: status.INVALID_ARGUMENT, code: 'INVALID_ORDER_ID' });
+    });
+
+    it('finds the newest order placed with a client order id, and refuses both ids at once', async () => {
+      const res = await rpc(s.client, s.client.getOrder, {
+        userId: taker,
+        orderId: '',
+        clientOrderId: 'ioc_1.a:b-c',
+      });
+      expect(res.order).toMatchObject({
+        clientOrderId: 'ioc_1.a:b-c',
+        userId: taker,
+        timeInForce: TimeInForce.TIME_IN_FORCE_IOC,
+        status: OrderStatus.ORDER_STATUS_EXPIRED, // nothing to sell into
+      });
+      expect(res.fills).toEqual([]);
+      // Another user's client order id is theirs alone.
+      expect(
+        await failure(
+          rpc(s.client, s.client.getOrder, {
+            userId: maker,
+            orderId: '',
+            clientOrderId: 'ioc_1.a:b-c',
+          }),
+        ),
+      ).toEqual({ status: status.NOT_FOUND, code: 'ORDER_NOT_FOUND' });
+      expect(
+        await failure(
+          rpc(s.client, s.client.getOrder, {
+            userId: taker,
+            orderId: res.order?.orderId ?? '',
+            clientOrderId: 'ioc_1.a:b-c',
+          }),
+        ),
+      ).toEqual({ status: status.INVALID_ARGUMENT, code: 'INVALID_REQUEST' });
     });
 
     it('agrees with the engine on every order', async () => {
