@@ -70,8 +70,12 @@ export class MatchingLoop {
   private running: Promise<void> | null = null;
   /** Recently closed orders, so GetOrder still answers for them until History has them. */
   private readonly recentClosed = new RecentMap<number, OrderView>(RECENT_CLOSED);
-  /** The same orders' ids by user and client order id (`<user> <client order id>`), if any. */
-  private readonly recentClosedByClientId = new RecentMap<string, number>(RECENT_CLOSED);
+  /**
+   * The same orders by user and client order id (`<user> <client order id>`), for those placed
+   * with one. A user's orders with one client order id are open one at a time, so the one that
+   * closed last is the newest.
+   */
+  private readonly recentClosedByClientId = new RecentMap<string, OrderView>(RECENT_CLOSED);
   private readonly eventsWriter = new EventsWriter();
 
   constructor(
@@ -164,8 +168,8 @@ export class MatchingLoop {
   orderByClientId(userId: string, clientOrderId: string): OrderView | undefined {
     const open = this.core.orderByClientId(userId, clientOrderId);
     if (open !== undefined) return open;
-    const orderId = this.recentClosedByClientId.get(`${userId} ${clientOrderId}`);
-    return orderId === undefined ? undefined : this.order(userId, orderId);
+    const closed = this.recentClosedByClientId.get(`${userId} ${clientOrderId}`);
+    return closed?.userId === userId ? closed : undefined;
   }
 
   get position(): { streamId: string; commandSeq: number; eventSeq: number } {
@@ -222,7 +226,7 @@ export class MatchingLoop {
             recentClosed.set(e.order.orderId, e.order);
             const cid = e.order.clientOrderId;
             if (cid !== null) {
-              this.recentClosedByClientId.set(`${e.order.userId} ${cid}`, e.order.orderId);
+              this.recentClosedByClientId.set(`${e.order.userId} ${cid}`, e.order);
             }
           }
           // A replay skips the events that are already in the events stream.

@@ -145,15 +145,13 @@ export function createHistoryService(deps: HistoryServiceDeps): HistoryServiceSe
 
     getOrder: unary(log, 'GetOrder', async (req) => {
       const userId = id(req.userId, 'user_id', 'INVALID_USER_ID');
-      let row: OrderRow | undefined;
-      if (req.clientOrderId !== '') {
-        if (req.orderId !== '') {
-          throw invalidArgument('INVALID_REQUEST', 'give order_id or client_order_id, not both');
-        }
-        row = await queries.orderByClientId(userId, req.clientOrderId);
-      } else {
-        row = await queries.order(userId, id(req.orderId, 'order_id', 'INVALID_ORDER_ID'));
+      if ((req.orderId === '') === (req.clientOrderId === '')) {
+        throw invalidArgument('INVALID_ORDER', 'give an order_id or a client_order_id');
       }
+      const row =
+        req.clientOrderId !== ''
+          ? await queries.orderByClientId(userId, req.clientOrderId)
+          : await queries.order(userId, id(req.orderId, 'order_id', 'INVALID_ORDER_ID'));
       if (row === undefined)
         throw new ServiceFailure(status.NOT_FOUND, 'ORDER_NOT_FOUND', 'order not found');
       return { order: orderOf(row), fills: (await queries.orderFills(row.order_id)).map(fillOf) };

@@ -333,7 +333,12 @@ describe('HistoryService after a burst of trading', () => {
             clientOrderId: 'ioc_1.a:b-c',
           }),
         ),
-      ).toEqual({ status: status.INVALID_ARGUMENT, code: 'INVALID_REQUEST' });
+      ).toEqual({ status: status.INVALID_ARGUMENT, code: 'INVALID_ORDER' });
+      expect(
+        await failure(
+          rpc(s.client, s.client.getOrder, { userId: taker, orderId: '', clientOrderId: '' }),
+        ),
+      ).toEqual({ status: status.INVALID_ARGUMENT, code: 'INVALID_ORDER' });
     });
 
     it('agrees with the engine on every order', async () => {
