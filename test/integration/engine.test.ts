@@ -575,19 +575,27 @@ describe('CancelOrder, CancelAllOrders, AmendOrder, GetOrder, GetOpenOrders', ()
   });
 });
 
+/** A market to add at run time: `base` with the quote asset, the rest fixed. */
+const marketSpec = (
+  symbol: string,
+  baseAsset: { symbol: string; decimals: number },
+  quote: string,
+  quoteDecimals: number,
+) => ({
+  symbol,
+  baseAsset,
+  quoteAsset: { symbol: quote, decimals: quoteDecimals },
+  tickSize: '0.00001',
+  lotSize: '1',
+  minQuantity: '1',
+  minNotional: '1',
+  makerFee: '0.001',
+  takerFee: '0.002',
+});
+
 describe('AddMarket, GetMarkets, GetDepth', () => {
   it('adds a market with a new asset, lists it, and refuses it twice', async () => {
-    const market = {
-      symbol: 'DOGE_USDC',
-      baseAsset: { symbol: 'DOGE', decimals: 8 },
-      quoteAsset: { symbol: 'USDC', decimals: 6 },
-      tickSize: '0.00001',
-      lotSize: '1',
-      minQuantity: '1',
-      minNotional: '1',
-      makerFee: '0.001',
-      takerFee: '0.002',
-    };
+    const market = marketSpec('DOGE_USDC', { symbol: 'DOGE', decimals: 8 }, 'USDC', 6);
     expect((await api.addMarket({ market })).market).toEqual(market);
     expect((await api.getMarkets({})).markets.map((m) => m.symbol)).toEqual([
       'BTC_USDC',
@@ -612,17 +620,8 @@ describe('AddMarket, GetMarkets, GetDepth', () => {
   });
 
   it('adds markets that share a new asset when asked at the same time', async () => {
-    const market = (symbol: string, quote: string, quoteDecimals: number, decimals = 9) => ({
-      symbol,
-      baseAsset: { symbol: 'PEPE', decimals },
-      quoteAsset: { symbol: quote, decimals: quoteDecimals },
-      tickSize: '0.00001',
-      lotSize: '1',
-      minQuantity: '1',
-      minNotional: '1',
-      makerFee: '0.001',
-      takerFee: '0.002',
-    });
+    const market = (symbol: string, quote: string, quoteDecimals: number, decimals = 9) =>
+      marketSpec(symbol, { symbol: 'PEPE', decimals }, quote, quoteDecimals);
     // All three read the assets before any is applied unless they run one after another.
     const [usdc, btc, other] = await Promise.allSettled([
       api.addMarket({ market: market('PEPE_USDC', 'USDC', 6) }),
