@@ -1,13 +1,14 @@
 /**
  * The matching loop: the one reader of the command stream and the one writer of engine state.
  *
- * On start it loads the newest snapshot, replays the journal after it, and only then serves;
+ * On start it loads the newest snapshot that restores (the one before it if the newest does
+ * not), replays the journal after it, and only then serves;
  * live traffic and replay go through the same `applyEntries`. For each batch of entries it
  * applies every command to the core in stream order (seq = position, ts = the entry's stream
  * time), settles the callers waiting on them, then writes the batch's events to the events
  * stream (each event once: replay skips what was already written) and, when live, publishes
  * market data. Every N commands or T seconds it snapshots the state to Postgres and trims the
- * journal entries the snapshot covers.
+ * journal entries the snapshot before it covers.
  */
 import {
   ExchangeCore,
@@ -23,11 +24,11 @@ import { EventsWriter } from './events-writer';
 import type { CommandJournal } from './command-journal';
 import { MarketDataPublisher } from './market-data-publisher';
 import { RecentMap } from './recent-map';
-import type { SnapshotStore } from './snapshot-store';
+import type { SnapshotStore, StoredSnapshot } from './snapshot-store';
 import { snapshotText } from './snapshot-text';
 import type { Logger } from '../lib/logger';
 import type { RedisKeys } from '../lib/redis-keys';
-import type { RedisManager } from '../lib/redis-manager';
+import { compareStreamIds, type RedisManager } from '../lib/redis-manager';
 
 export interface LoopOptions {
   readonly snapshotEveryCommands: number;
@@ -60,6 +61,8 @@ export class MatchingLoop {
   private lastWrittenEventSeq = 0;
   private sinceSnapshot = 0;
   private lastSnapshotAt = Date.now();
+  /** The stream id of the newest snapshot stored (or restored), if any. */
+  private lastSnapshotStreamId: string | null = null;
   private snapshotting: Promise<void> | null = null;
   /** The events/market-data write of the previous batch, overlapping the next read. */
   private writing: Promise<void> = Promise.resolve();
@@ -92,8 +95,9 @@ export class MatchingLoop {
   /** Loads the newest snapshot and replays the journal after it. Publishes nothing. */
   async recover(): Promise<RecoveryReport> {
     const started = performance.now();
-    const snapshot = await this.snapshots.latest();
-    this.core = snapshot === undefined ? new ExchangeCore() : fromSnapshot(snapshot.state);
+    const snapshot = await this.restorableSnapshot();
+    this.core = snapshot?.core ?? new ExchangeCore();
+    this.lastSnapshotStreamId = snapshot?.streamId ?? null;
     this.publisher = new MarketDataPublisher(this.core, this.keys);
     this.lastStreamId = snapshot?.streamId ?? '0-0';
     const lastEvents = await this.redis.last(this.keys.events);
@@ -124,6 +128,38 @@ export class MatchingLoop {
       replayedCommands: replayed,
       ms: performance.now() - started,
     };
+  }
+
+  /**
+   * The newest stored snapshot that restores, with its core; undefined if none is stored. One that
+   * does not restore (its text or its state is damaged) is logged and the one before it is tried,
+   * as long as the journal still holds every entry after that one (the loop trims the journal only
+   * up to the snapshot before the newest, so one snapshot back is always covered). Throws if
+   * snapshots are stored but none can be used: starting from an empty state would lose them.
+   */
+  private async restorableSnapshot(): Promise<
+    (StoredSnapshot & { core: ExchangeCore }) | undefined
+  > {
+    const positions = await this.snapshots.positions();
+    if (positions.length === 0) return undefined;
+    const first = (await this.redis.range(this.keys.commands, '0-0', 1))[0]?.id;
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i];
+      // The journal keeps the entry a trim names, so it covers p if it starts at or before it.
+      if (i > 0 && (first === undefined || compareStreamIds(first, p.streamId) > 0)) break;
+      try {
+        const stored = await this.snapshots.load(p);
+        return { ...stored, core: fromSnapshot(stored.state) };
+      } catch (err) {
+        this.log.error(
+          { err, commandSeq: p.commandSeq, streamId: p.streamId },
+          'a snapshot cannot be restored; trying the one before it',
+        );
+      }
+    }
+    throw new Error(
+      'no stored snapshot can be restored from with the journal that is left; see the errors above',
+    );
   }
 
   /** Starts serving live commands; `onFatal` hears of an error that stopped the loop. */
@@ -316,7 +352,12 @@ export class MatchingLoop {
       this.sinceSnapshot += covered;
       throw err;
     }
-    if (this.options.trimJournal) await this.redis.trim(this.keys.commands, streamId);
+    // The journal keeps what the snapshot before this one needs, so that one can stand in if
+    // this one ever fails to restore.
+    const trimTo = this.lastSnapshotStreamId;
+    this.lastSnapshotStreamId = streamId;
+    if (this.options.trimJournal && trimTo !== null)
+      await this.redis.trim(this.keys.commands, trimTo);
     this.log.info({ commandSeq, streamId, bytes: json.length }, 'snapshot saved');
   }
 }

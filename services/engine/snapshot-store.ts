@@ -6,10 +6,15 @@
 import type { ExchangeSnapshot } from './core';
 import type { PostgresManager } from '../lib/postgres-manager';
 
-export interface StoredSnapshot {
+/** A stored snapshot's row and the journal position it covers. */
+export interface SnapshotPosition {
+  readonly id: string;
   readonly streamId: string;
   readonly commandSeq: number;
   readonly eventSeq: number;
+}
+
+export interface StoredSnapshot extends SnapshotPosition {
   readonly state: ExchangeSnapshot;
 }
 
@@ -38,22 +43,31 @@ export class SnapshotStore {
     });
   }
 
-  async latest(): Promise<StoredSnapshot | undefined> {
+  /** Where each stored snapshot stands, newest first (`load` reads one's state). */
+  async positions(): Promise<SnapshotPosition[]> {
     const { rows } = await this.db.query<{
+      id: string;
       stream_id: string;
       command_seq: string;
       event_seq: string;
-      state: string;
     }>(
-      'SELECT stream_id, command_seq, event_seq, state FROM engine_snapshots ORDER BY command_seq DESC, id DESC LIMIT 1',
+      'SELECT id::text, stream_id, command_seq, event_seq FROM engine_snapshots ORDER BY command_seq DESC, id DESC',
     );
-    const row = rows[0];
-    if (row === undefined) return undefined;
-    return {
-      streamId: row.stream_id,
-      commandSeq: Number(row.command_seq),
-      eventSeq: Number(row.event_seq),
-      state: JSON.parse(row.state) as ExchangeSnapshot,
-    };
+    return rows.map((r) => ({
+      id: r.id,
+      streamId: r.stream_id,
+      commandSeq: Number(r.command_seq),
+      eventSeq: Number(r.event_seq),
+    }));
+  }
+
+  /** The state of one stored snapshot; throws if its text is not JSON. */
+  async load(position: SnapshotPosition): Promise<StoredSnapshot> {
+    const { rows } = await this.db.query<{ state: string }>(
+      'SELECT state FROM engine_snapshots WHERE id = $1',
+      [position.id],
+    );
+    if (rows[0] === undefined) throw new Error(`snapshot ${position.id} is gone`);
+    return { ...position, state: JSON.parse(rows[0].state) as ExchangeSnapshot };
   }
 }

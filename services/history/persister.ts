@@ -14,7 +14,7 @@ import { EVENTS_FORMAT } from '../engine/codec';
 import type { Logger } from '../lib/logger';
 import type { PostgresManager } from '../lib/postgres-manager';
 import type { RedisKeys } from '../lib/redis-keys';
-import { RedisManager } from '../lib/redis-manager';
+import { RedisManager, compareStreamIds } from '../lib/redis-manager';
 import { decodeUsedEvents, prepareEvents, type PreparedBatch, type Wire } from './batch-writer';
 import { KlinePublisher } from './kline-publisher';
 import { MarketSpecs } from './market-specs';
@@ -364,7 +364,7 @@ export class Persister {
         this.keys.historyGroup,
       )) as [number, string | null];
       const minId =
-        pending > 0 && oldest !== null && compareIds(oldest, this.lastAckedId) < 0
+        pending > 0 && oldest !== null && compareStreamIds(oldest, this.lastAckedId) < 0
           ? oldest
           : this.lastAckedId;
       await this.redis.client.xtrim(this.keys.events, 'MINID', minId);
@@ -380,11 +380,4 @@ export class Persister {
     this.lastLagLog = now;
     this.log.info(await this.lag(), 'persister lag');
   }
-}
-
-/** Orders two stream ids ("ms-seq"). */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number);
-  const [bm, bs] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
 }

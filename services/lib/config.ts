@@ -36,7 +36,7 @@ export const engineConfigSchema = z.object({
   SNAPSHOT_EVERY_COMMANDS: z.coerce.number().int().positive().default(100_000),
   /** ...or every this many seconds, whichever comes first (only if something changed). */
   SNAPSHOT_EVERY_SECONDS: z.coerce.number().positive().default(60),
-  /** Trim journal entries that a snapshot covers (off keeps the whole journal, for audits). */
+  /** Trim journal entries the snapshot before the newest covers (off keeps the whole journal). */
   JOURNAL_TRIM: bool.default(true),
 });
 

@@ -225,3 +225,10 @@ async function open(
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/** Orders two stream ids ("ms-seq"): negative, zero or positive. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
