@@ -44,6 +44,8 @@ export interface LoopOptions {
 
 export interface RecoveryReport {
   readonly fromSnapshot: boolean;
+  /** Newer snapshots that did not restore and were passed over (each logged as an error). */
+  readonly skippedSnapshots: number;
   readonly replayedCommands: number;
   readonly ms: number;
 }
@@ -61,7 +63,7 @@ export class MatchingLoop {
   private lastWrittenEventSeq = 0;
   private sinceSnapshot = 0;
   private lastSnapshotAt = Date.now();
-  /** The stream id of the newest snapshot stored (or restored), if any. */
+  /** The stream id of the snapshot last stored, or restored from, if any: the next trim's mark. */
   private lastSnapshotStreamId: string | null = null;
   private snapshotting: Promise<void> | null = null;
   /** The events/market-data write of the previous batch, overlapping the next read. */
@@ -125,6 +127,7 @@ export class MatchingLoop {
     }
     return {
       fromSnapshot: snapshot !== undefined,
+      skippedSnapshots: snapshot?.skipped ?? 0,
       replayedCommands: replayed,
       ms: performance.now() - started,
     };
@@ -138,7 +141,7 @@ export class MatchingLoop {
    * snapshots are stored but none can be used: starting from an empty state would lose them.
    */
   private async restorableSnapshot(): Promise<
-    (StoredSnapshot & { core: ExchangeCore }) | undefined
+    (StoredSnapshot & { core: ExchangeCore; skipped: number }) | undefined
   > {
     const positions = await this.snapshots.positions();
     if (positions.length === 0) return undefined;
@@ -149,7 +152,7 @@ export class MatchingLoop {
       if (i > 0 && (first === undefined || compareStreamIds(first, p.streamId) > 0)) break;
       try {
         const stored = await this.snapshots.load(p);
-        return { ...stored, core: fromSnapshot(stored.state) };
+        return { ...stored, core: fromSnapshot(stored.state), skipped: i };
       } catch (err) {
         this.log.error(
           { err, commandSeq: p.commandSeq, streamId: p.streamId },
