@@ -83,6 +83,11 @@ for _ in $(seq 1 150); do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "exchange: ${names[$i]} exited during start; the end of $LOG_DIR/${names[$i]}.log:" >&2
       tail -n 20 "$LOG_DIR/${names[$i]}.log" >&2
+      if grep -q EADDRINUSE "$LOG_DIR/${names[$i]}.log"; then
+        # 50051 and 50052 lie in Linux's ephemeral range: a client connection can hold one briefly.
+        echo "exchange: a port it needs is taken (ENGINE_PORT=$ENGINE_PORT, HISTORY_PORT=$HISTORY_PORT, PORT=$PORT):" \
+          "see what holds it with \`ss -ltnp\`, or choose others with those settings" >&2
+      fi
       stop
       exit 1
     fi
