@@ -10,9 +10,9 @@
  * with UNAVAILABLE and the code ORDER_STREAM_FAILED: whether such a batch's orders were placed is
  * unknown, as for a PlaceOrders call in flight. When the engine ends it (its graceful shutdown,
  * which answers every batch it took first), the batches still waiting were not taken: plain
- * UNAVAILABLE. Each batch carries its deadline: the engine refuses
- * one that reaches it later, as it refuses a late call, and here a batch not answered by then
- * fails with DEADLINE_EXCEEDED (its late answer is dropped). A stream that has answered nothing
+ * UNAVAILABLE. Each batch carries its deadline: the engine refuses one that reaches it later, as
+ * it refuses a late call, and here a batch not answered by then fails with DEADLINE_EXCEEDED (its
+ * late answer is dropped). A stream that has answered nothing
  * since such a batch was sent is taken for dead: it is cancelled, and the next batch opens a new
  * one.
  */

@@ -2,8 +2,8 @@
  * The matching loop: the one reader of the command stream and the one writer of engine state.
  *
  * On start it loads the newest snapshot that restores (the one before it if the newest does
- * not), replays the journal after it, and only then serves;
- * live traffic and replay go through the same `applyEntries`. For each batch of entries it
+ * not), replays the journal after it, and only then serves; live traffic and replay go through
+ * the same `applyEntries`. For each batch of entries it
  * applies every command to the core in stream order (seq = position, ts = the entry's stream
  * time), settles the callers waiting on them, then writes the batch's events to the events
  * stream (each event once: replay skips what was already written) and, when live, publishes
@@ -94,7 +94,7 @@ export class MatchingLoop {
     this.publisher = new MarketDataPublisher(this.core, keys);
   }
 
-  /** Loads the newest snapshot and replays the journal after it. Publishes nothing. */
+  /** Loads the newest snapshot that restores and replays the journal after it. Publishes nothing. */
   async recover(): Promise<RecoveryReport> {
     const started = performance.now();
     const snapshot = await this.restorableSnapshot();
@@ -207,8 +207,8 @@ export class MatchingLoop {
   orderByClientId(userId: string, clientOrderId: string): OrderView | undefined {
     const open = this.core.orderByClientId(userId, clientOrderId);
     if (open !== undefined) return open;
-    const closed = this.recentClosedByClientId.get(`${userId} ${clientOrderId}`);
-    return closed?.userId === userId ? closed : undefined;
+    // The key names the user: an entry found is this user's.
+    return this.recentClosedByClientId.get(`${userId} ${clientOrderId}`);
   }
 
   get position(): { streamId: string; commandSeq: number; eventSeq: number } {
@@ -238,6 +238,7 @@ export class MatchingLoop {
     const writer = this.eventsWriter;
     const publisher = this.publisher;
     const recentClosed = this.recentClosed;
+    const recentClosedByClientId = this.recentClosedByClientId;
     // Each command's events are written, published and noted as they come, and its caller gets
     // only the reply: nothing of the events lives on to the end of the batch (what is still
     // alive when the young generation is collected is what a scavenge costs).
@@ -265,7 +266,7 @@ export class MatchingLoop {
             recentClosed.set(e.order.orderId, e.order);
             const cid = e.order.clientOrderId;
             if (cid !== null) {
-              this.recentClosedByClientId.set(`${e.order.userId} ${cid}`, e.order);
+              recentClosedByClientId.set(`${e.order.userId} ${cid}`, e.order);
             }
           }
           // A replay skips the events that are already in the events stream.
