@@ -170,9 +170,11 @@ describe('OrderStream', () => {
     fake.onBatch = (call, req) => {
       if (answering) call.write(placed(req));
     };
-    const stream = new OrderStream(client, 200);
+    // A deadline of 1 s, swept every 100 ms: the second batch is due half a second after the
+    // first, so a sweep running late on a busy machine still finds it in time.
+    const stream = new OrderStream(client, 1000);
     const first = stream.placeOrders({ orders: [order('1')] });
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
     // Sent later, still within its own deadline when the stream is taken for dead.
     const second = stream.placeOrders({ orders: [order('9')] }).catch((e: unknown) => e);
     await expect(first).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
