@@ -3,7 +3,7 @@
  * rate limits and health and one for pub/sub, a small Postgres pool for health, the Express app
  * and the WebSocket bridge on one HTTP server.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { GatewayConfig } from '../services/lib/config';
@@ -12,6 +12,7 @@ import type { Logger } from '../services/lib/logger';
 import { redisKeys } from '../services/lib/redis-keys';
 import { RedisManager } from '../services/lib/redis-manager';
 import { createApp, limit } from './app';
+import { expressServer } from './http-server';
 import { Authenticator, LOOKUPS_PER_IP } from './auth';
 import { GatewayMetrics } from './metrics';
 import { OrderBatcher } from './order-batcher';
@@ -101,7 +102,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       burst: config.RATE_LIMIT_NEW_USER_PER_MIN,
     },
   });
-  const server = createServer(app);
+  const server = expressServer(app);
   server.keepAliveTimeout = 65_000;
   const ws = new WsBridge({
     server,
