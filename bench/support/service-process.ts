@@ -3,8 +3,12 @@
  * point under `node --import tsx` (with extra node flags, e.g. to profile it), wait until it is
  * ready, and stop it gracefully with a hard kill as the fallback. Every child started here is
  * killed when the bench process exits, whatever the reason.
+ *
+ * BENCH_CHILD_LOG_DIR=<dir> keeps each child's stdout in <dir>/<name>-<pid>.log (with
+ * `--trace-gc`, say, in the child's node flags).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,6 +84,11 @@ export async function startServiceProcess(spec: ServiceSpec): Promise<ServicePro
   const timeoutMs = spec.timeoutMs ?? 30_000;
   // Read every line, ready or not, so a chatty child never blocks on a full pipe.
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const logDir = process.env.BENCH_CHILD_LOG_DIR;
+  if (logDir !== undefined && logDir !== '') {
+    const out = createWriteStream(`${logDir}/${spec.name}-${child.pid}.log`);
+    lines.on('line', (line) => out.write(line + '\n'));
+  }
   let settled = false;
   try {
     const port = await new Promise<number>((resolve, reject) => {
