@@ -9,7 +9,10 @@
  *    paced, open loop (see e2e/paced-load.ts; each paced run first runs 2 s at its rate
  *    uncounted), at 60% of the ceiling (the target: REST must carry that rate with p99 under
  *    50 ms) and at 60% of REST's own saturation. The ceiling is a bare Express app
- *    (bench/e2e/express-ceiling.ts) measured the same way.
+ *    (bench/e2e/express-ceiling.ts) measured the same way. The same app served by the HTTP
+ *    server the gateway uses (gateway/http-server.ts: Express's per-request change of
+ *    prototype avoided) is a second reference, measured the same way, with REST paced at 60%
+ *    of it too (`restVsBuiltCeiling`, `restBuiltRateP99Ms`, `restTargetMetAgainstBuilt`).
  * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade
  *    with each other (on BTC_USDC, a book of their own).
  * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
@@ -19,8 +22,8 @@
  *    the gRPC phase took 0.1-0.15 of a core during the fan-out and added ~20 ms to its p99.
  *
  * Each measured step also prints the cores every process used meanwhile (engine, history,
- * gateway, express, this bench, Redis). Prints human lines, then one JSON line (the last line
- * of stdout).
+ * gateway, both Express apps, this bench, Redis). Prints human lines, then one JSON line (the
+ * last line of stdout).
  *
  *   npm run bench:e2e
  *   BENCH_PHASES=rest BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e
@@ -85,6 +88,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
   ];
   // Warm both servers up (JIT, connections) before anything counts.
   await restRun(stack.ceilingUrl, traders, { connections: 16, seconds: 2 });
+  await restRun(stack.builtCeilingUrl, traders, { connections: 16, seconds: 2 });
   await restRun(stack.gatewayUrl, traders, { connections: 16, seconds: 2 });
   const idle = await measured(
     'rest 1 connection',
@@ -94,6 +98,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
   const best = (runs: RestRun[]) =>
     runs.reduce((a, b) => (b.ordersPerSec > a.ordersPerSec ? b : a));
   const ceilings: RestRun[] = [];
+  const builtCeilings: RestRun[] = [];
   const rests: RestRun[] = [];
   for (const connections of CONNECTIONS) {
     const load = { connections, seconds: REST_SECONDS };
@@ -101,6 +106,13 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
       await measured(
         `express saturated, ${connections} conns`,
         () => restRun(stack.ceilingUrl, traders, load),
+        restLine,
+      ),
+    );
+    builtCeilings.push(
+      await measured(
+        `express on the gateway's server saturated, ${connections} conns`,
+        () => restRun(stack.builtCeilingUrl, traders, load),
         restLine,
       ),
     );
@@ -139,7 +151,21 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     () => pacedRun(stack.gatewayUrl, requests, ownRate, FIXED_SECONDS, PACED_SOCKETS),
     restLine,
   );
+  // The same at 60% of the second reference: the bare route on the gateway's HTTP server.
+  const builtCeiling = best(builtCeilings);
+  const builtRate = Math.max(1, Math.round(0.6 * builtCeiling.ordersPerSec));
+  const builtFixed = await measured(
+    `rest paced ${builtRate}/s (60% of express on the gateway's server), ${sockets} conns`,
+    () => pacedRun(stack.gatewayUrl, requests, builtRate, FIXED_SECONDS, sockets),
+    restLine,
+  );
+  const builtCeilingFixed = await measured(
+    `express on the gateway's server paced ${builtRate}/s, ${sockets} conns`,
+    () => pacedRun(stack.builtCeilingUrl, requests, builtRate, 5, sockets),
+    restLine,
+  );
   const restVsCeiling = +(rest.ordersPerSec / ceiling.ordersPerSec).toFixed(3);
+  const restVsBuiltCeiling = +(rest.ordersPerSec / builtCeiling.ordersPerSec).toFixed(3);
   Object.assign(out, {
     restOrdersPerSec: rest.ordersPerSec,
     restP50Ms: rest.p50Ms,
@@ -160,6 +186,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
       restPerSec: rests[i].ordersPerSec,
       restP99Ms: rests[i].p99Ms,
       expressPerSec: ceilings[i].ordersPerSec,
+      expressBuiltPerSec: builtCeilings[i].ordersPerSec,
     })),
     restOneConnectionP50Ms: idle.p50Ms,
     restOneConnectionP99Ms: idle.p99Ms,
@@ -169,6 +196,15 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     expressFixedP99Ms: ceilingFixed.p99Ms,
     restVsCeiling,
     restTargetMet: restVsCeiling >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
+    expressBuiltCeilingPerSec: builtCeiling.ordersPerSec,
+    expressBuiltFixedP99Ms: builtCeilingFixed.p99Ms,
+    restVsBuiltCeiling,
+    restBuiltRate: builtRate,
+    restBuiltRateP50Ms: builtFixed.p50Ms,
+    restBuiltRateP99Ms: builtFixed.p99Ms,
+    restBuiltRateErrors: builtFixed.errors,
+    restTargetMetAgainstBuilt:
+      restVsBuiltCeiling >= 0.6 && builtFixed.p99Ms < 50 && builtFixed.errors === 0,
   });
 }
 

@@ -3,8 +3,14 @@
  * body and answers 201 with a small JSON object, nothing else (no auth, limits, validation,
  * logging or backend). The e2e bench runs it as a child process, like the gateway, and prints
  * `{"msg":"listening","port":N}` when it is ready.
+ *
+ * By default it is served as Express serves an app (`app.listen`): the ceiling of the issue's
+ * target. With CEILING_SERVER=built it is served by the HTTP server the gateway uses
+ * (`gateway/http-server.ts`: requests built on Express's prototypes), a second reference.
  */
+import { createServer } from 'node:http';
 import express from 'express';
+import { expressServer } from '../../gateway/http-server';
 
 const app = express();
 app.use(express.json({ limit: '64kb' }));
@@ -14,7 +20,9 @@ app.post('/api/v1/order', (req, res) => {
   orders++;
   res.status(201).json({ orderId: String(orders), market: body.market, side: body.side });
 });
-const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+// What `app.listen` does, or the gateway's server.
+const server = process.env.CEILING_SERVER === 'built' ? expressServer(app) : createServer(app);
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   console.log(JSON.stringify({ msg: 'listening', port }));

@@ -1,8 +1,9 @@
 /**
  * The whole exchange as separate child processes for the end-to-end bench: engine, history and
- * gateway on their own Redis prefix and Postgres schema, plus the bare Express ceiling. `stop`
- * ends them gracefully (so a profiled child writes its profile) and removes the Redis keys and
- * the schema; it is safe to call after a partial start.
+ * gateway on their own Redis prefix and Postgres schema, plus the bare Express ceiling twice
+ * (served as `app.listen` serves it, and on the gateway's HTTP server). `stop` ends them
+ * gracefully (so a profiled child writes its profile) and removes the Redis keys and the schema;
+ * it is safe to call after a partial start.
  */
 import { redisKeys } from '../../services/lib/redis-keys';
 import { RedisManager } from '../../services/lib/redis-manager';
@@ -22,9 +23,11 @@ export interface E2eStack {
   readonly historyAddr: string;
   /** http://127.0.0.1:port of the gateway. */
   readonly gatewayUrl: string;
-  /** http://127.0.0.1:port of the bare Express app. */
+  /** http://127.0.0.1:port of the bare Express app, served as `app.listen` serves it. */
   readonly ceilingUrl: string;
-  /** Process ids of the children, by name (engine, history, gateway, express). */
+  /** http://127.0.0.1:port of the same app on the gateway's HTTP server. */
+  readonly builtCeilingUrl: string;
+  /** Process ids of the children, by name (engine, history, gateway, express, express-built). */
   readonly pids: Record<string, number | undefined>;
   stop(): Promise<void>;
 }
@@ -108,6 +111,14 @@ export async function startE2eStack(): Promise<E2eStack> {
       readyFromLog: portFromLog('listening'),
     });
     started.push(ceiling);
+    const builtCeiling = await startServiceProcess({
+      name: 'express-built',
+      script: 'bench/e2e/express-ceiling.ts',
+      env: { PORT: '0', CEILING_SERVER: 'built' },
+      nodeArgs: nodeArgsFrom('BENCH_EXPRESS_NODE_ARGS'),
+      readyFromLog: portFromLog('listening'),
+    });
+    started.push(builtCeiling);
     return {
       env,
       engineAddr,
@@ -117,9 +128,11 @@ export async function startE2eStack(): Promise<E2eStack> {
         history: history.child.pid,
         gateway: gateway.child.pid,
         express: ceiling.child.pid,
+        'express-built': builtCeiling.child.pid,
       },
       gatewayUrl,
       ceilingUrl: `http://127.0.0.1:${ceiling.port}`,
+      builtCeilingUrl: `http://127.0.0.1:${builtCeiling.port}`,
       stop,
     };
   } catch (err) {
