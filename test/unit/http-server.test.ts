@@ -43,6 +43,13 @@ describe('expressServer', () => {
 
   it('builds requests and responses on the app’s prototypes', async () => {
     seen.length = 0;
+    // Every change of prototype made while the request is served: Express's are no-ops.
+    const changes: string[] = [];
+    const setPrototypeOf = Object.setPrototypeOf;
+    const spy = jest.spyOn(Object, 'setPrototypeOf').mockImplementation((o: object, p) => {
+      if (Object.getPrototypeOf(o) !== p) changes.push(String(o.constructor?.name));
+      return setPrototypeOf(o, p) as object;
+    });
     const res = await fetch(`${base}/echo?a=1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -56,6 +63,8 @@ describe('expressServer', () => {
       isResponse: true,
       sameApp: true,
     });
+    spy.mockRestore();
+    expect(changes).toEqual([]);
     expect(seen).toHaveLength(1);
     expect(seen[0].req).toBe(app.request);
     expect(seen[0].res).toBe(app.response);
@@ -72,5 +81,12 @@ describe('expressServer', () => {
     });
     expect(bad.status).toBe(400);
     await bad.arrayBuffer();
+  });
+
+  it('refuses at start what it could not build per request', () => {
+    const other = express();
+    // A read-only property that Node's constructor assigns.
+    Object.defineProperty(other.request, 'complete', { get: () => false });
+    expect(() => expressServer(other)).toThrow(/cannot build requests on Express's prototypes/);
   });
 });
