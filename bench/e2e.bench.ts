@@ -9,10 +9,7 @@
  *    paced, open loop (see e2e/paced-load.ts; each paced run first runs 2 s at its rate
  *    uncounted), at 60% of the ceiling (the target: REST must carry that rate with p99 under
  *    50 ms) and at 60% of REST's own saturation. The ceiling is a bare Express app
- *    (bench/e2e/express-ceiling.ts) measured the same way. The same app served by the HTTP
- *    server the gateway uses (gateway/http-server.ts: Express's per-request change of
- *    prototype avoided) is a second reference, measured the same way, with REST paced at 60%
- *    of it too (`restVsBuiltCeiling`, `restBuiltRateP99Ms`, `restTargetMetAgainstBuilt`).
+ *    (bench/e2e/express-ceiling.ts) served as `app.listen` serves it, measured the same way.
  * 2. Batched gRPC order entry (PlaceOrders) straight to the engine, with orders that trade
  *    with each other (on BTC_USDC, a book of their own).
  * 3. Market-data fan-out: WebSocket clients on trade@ and depth@SOL_USDC while matching orders
@@ -20,6 +17,11 @@
  *    It starts once the stack is quiet after the order phases (History caught up, no process
  *    above 0.05 of a core for a second, 30 s at most): Postgres's vacuum and checkpoint after
  *    the gRPC phase took 0.1-0.15 of a core during the fan-out and added ~20 ms to its p99.
+ * 4. A second reference for REST ("built"): the same bare Express app served by the HTTP server
+ *    the gateway uses (gateway/http-server.ts, which spares Express its per-request change of
+ *    prototype), at saturation, and REST paced at 60% of it (`restVsBuiltCeiling`,
+ *    `restBuiltRateP99Ms`, `restTargetMetAgainstBuilt`). Last, so that its orders do not
+ *    weigh on the phases before it.
  *
  * Each measured step also prints the cores every process used meanwhile (engine, history,
  * gateway, both Express apps, this bench, Redis). Prints human lines, then one JSON line (the
@@ -27,10 +29,11 @@
  *
  *   npm run bench:e2e
  *   BENCH_PHASES=rest BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e
- *   (BENCH_ENGINE_NODE_ARGS and BENCH_HISTORY_NODE_ARGS do the same for those processes)
+ *   (BENCH_ENGINE_NODE_ARGS, BENCH_HISTORY_NODE_ARGS, BENCH_EXPRESS_NODE_ARGS and
+ *   BENCH_EXPRESS_BUILT_NODE_ARGS do the same for those processes)
  *   node --import tsx bench/e2e/profile-summary.ts /tmp/prof/<file>.cpuprofile
  *
- * Settings (environment): BENCH_PHASES (rest,grpc,ws), BENCH_REST_SECONDS (10),
+ * Settings (environment): BENCH_PHASES (rest,grpc,ws,built), BENCH_REST_SECONDS (10),
  * BENCH_FIXED_SECONDS (10), BENCH_CONNECTIONS (64,256: saturation), BENCH_PACED_SOCKETS (64, for
  * the run at 60% of REST; the one at 60% of the ceiling uses the most of BENCH_CONNECTIONS),
  * BENCH_GRPC_ORDERS (40000), BENCH_WS_CLIENTS (1000), BENCH_WS_ORDERS_PER_SEC (1000),
@@ -47,7 +50,7 @@ import { historyCaughtUp, startE2eStack, type E2eStack } from './e2e/stack';
 import { CpuMeter } from './support/cpu-usage';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'rest,grpc,ws').split(','));
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'rest,grpc,ws,built').split(','));
 const REST_SECONDS = num('BENCH_REST_SECONDS', 10);
 const FIXED_SECONDS = num('BENCH_FIXED_SECONDS', 10);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '64,256').split(',').map(Number);
@@ -81,6 +84,8 @@ const restLine = (r: RestRun) =>
   `${String(r.ordersPerSec).padStart(6)} /s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  errors ${r.errors}` +
   (r.errorKinds === undefined ? '' : ` ${JSON.stringify(r.errorKinds)}`);
 
+const best = (runs: RestRun[]) => runs.reduce((a, b) => (b.ordersPerSec > a.ordersPerSec ? b : a));
+
 async function restPhase({ stack, out, measured }: Run): Promise<void> {
   const traders: [Trader, Trader] = [
     await newTrader(stack.gatewayUrl, FUNDS),
@@ -88,17 +93,13 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
   ];
   // Warm both servers up (JIT, connections) before anything counts.
   await restRun(stack.ceilingUrl, traders, { connections: 16, seconds: 2 });
-  await restRun(stack.builtCeilingUrl, traders, { connections: 16, seconds: 2 });
   await restRun(stack.gatewayUrl, traders, { connections: 16, seconds: 2 });
   const idle = await measured(
     'rest 1 connection',
     () => restRun(stack.gatewayUrl, traders, { connections: 1, seconds: 3 }),
     restLine,
   );
-  const best = (runs: RestRun[]) =>
-    runs.reduce((a, b) => (b.ordersPerSec > a.ordersPerSec ? b : a));
   const ceilings: RestRun[] = [];
-  const builtCeilings: RestRun[] = [];
   const rests: RestRun[] = [];
   for (const connections of CONNECTIONS) {
     const load = { connections, seconds: REST_SECONDS };
@@ -106,13 +107,6 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
       await measured(
         `express saturated, ${connections} conns`,
         () => restRun(stack.ceilingUrl, traders, load),
-        restLine,
-      ),
-    );
-    builtCeilings.push(
-      await measured(
-        `express on the gateway's server saturated, ${connections} conns`,
-        () => restRun(stack.builtCeilingUrl, traders, load),
         restLine,
       ),
     );
@@ -151,21 +145,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     () => pacedRun(stack.gatewayUrl, requests, ownRate, FIXED_SECONDS, PACED_SOCKETS),
     restLine,
   );
-  // The same at 60% of the second reference: the bare route on the gateway's HTTP server.
-  const builtCeiling = best(builtCeilings);
-  const builtRate = Math.max(1, Math.round(0.6 * builtCeiling.ordersPerSec));
-  const builtFixed = await measured(
-    `rest paced ${builtRate}/s (60% of express on the gateway's server), ${sockets} conns`,
-    () => pacedRun(stack.gatewayUrl, requests, builtRate, FIXED_SECONDS, sockets),
-    restLine,
-  );
-  const builtCeilingFixed = await measured(
-    `express on the gateway's server paced ${builtRate}/s, ${sockets} conns`,
-    () => pacedRun(stack.builtCeilingUrl, requests, builtRate, 5, sockets),
-    restLine,
-  );
   const restVsCeiling = +(rest.ordersPerSec / ceiling.ordersPerSec).toFixed(3);
-  const restVsBuiltCeiling = +(rest.ordersPerSec / builtCeiling.ordersPerSec).toFixed(3);
   Object.assign(out, {
     restOrdersPerSec: rest.ordersPerSec,
     restP50Ms: rest.p50Ms,
@@ -186,7 +166,6 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
       restPerSec: rests[i].ordersPerSec,
       restP99Ms: rests[i].p99Ms,
       expressPerSec: ceilings[i].ordersPerSec,
-      expressBuiltPerSec: builtCeilings[i].ordersPerSec,
     })),
     restOneConnectionP50Ms: idle.p50Ms,
     restOneConnectionP99Ms: idle.p99Ms,
@@ -196,15 +175,6 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     expressFixedP99Ms: ceilingFixed.p99Ms,
     restVsCeiling,
     restTargetMet: restVsCeiling >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
-    expressBuiltCeilingPerSec: builtCeiling.ordersPerSec,
-    expressBuiltFixedP99Ms: builtCeilingFixed.p99Ms,
-    restVsBuiltCeiling,
-    restBuiltRate: builtRate,
-    restBuiltRateP50Ms: builtFixed.p50Ms,
-    restBuiltRateP99Ms: builtFixed.p99Ms,
-    restBuiltRateErrors: builtFixed.errors,
-    restTargetMetAgainstBuilt:
-      restVsBuiltCeiling >= 0.6 && builtFixed.p99Ms < 50 && builtFixed.errors === 0,
   });
 }
 
@@ -289,6 +259,65 @@ async function wsPhase({ stack, api, out, measured }: Run, users: [string, strin
 }
 
 /**
+ * The second reference: the bare route on the gateway's HTTP server (gateway/http-server.ts), at
+ * saturation, and REST paced at 60% of it. Last, so that its orders (REST near its own
+ * saturation there) deepen neither the book nor History's backlog before the other phases.
+ */
+async function builtPhase({ stack, out, measured }: Run): Promise<void> {
+  const traders: [Trader, Trader] = [
+    await newTrader(stack.gatewayUrl, FUNDS),
+    await newTrader(stack.gatewayUrl, FUNDS),
+  ];
+  await restRun(stack.builtCeilingUrl, traders, { connections: 16, seconds: 2 });
+  const runs: RestRun[] = [];
+  for (const connections of CONNECTIONS) {
+    runs.push(
+      await measured(
+        `express on the gateway's server saturated, ${connections} conns`,
+        () => restRun(stack.builtCeilingUrl, traders, { connections, seconds: REST_SECONDS }),
+        restLine,
+      ),
+    );
+  }
+  const ceiling = best(runs);
+  const requests = orderRequests(traders[0], traders[1]);
+  const rate = Math.max(1, Math.round(0.6 * ceiling.ordersPerSec));
+  const sockets = Math.max(...CONNECTIONS);
+  const fixed = await measured(
+    `rest paced ${rate}/s (60% of express on the gateway's server), ${sockets} conns`,
+    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, sockets),
+    restLine,
+  );
+  const ceilingFixed = await measured(
+    `express on the gateway's server paced ${rate}/s, ${sockets} conns`,
+    () => pacedRun(stack.builtCeilingUrl, requests, rate, 5, sockets),
+    restLine,
+  );
+  // REST's saturation comes from the REST phase, when it ran.
+  const restPerSec = typeof out.restOrdersPerSec === 'number' ? out.restOrdersPerSec : undefined;
+  const ratio =
+    restPerSec === undefined ? undefined : +(restPerSec / ceiling.ordersPerSec).toFixed(3);
+  Object.assign(out, {
+    expressBuiltCeilingPerSec: ceiling.ordersPerSec,
+    expressBuiltByConnections: CONNECTIONS.map((connections, i) => ({
+      connections,
+      perSec: runs[i].ordersPerSec,
+    })),
+    expressBuiltFixedP99Ms: ceilingFixed.p99Ms,
+    ...(ratio === undefined ? {} : { restVsBuiltCeiling: ratio }),
+    restBuiltRate: rate,
+    restBuiltRateP50Ms: fixed.p50Ms,
+    restBuiltRateP99Ms: fixed.p99Ms,
+    restBuiltRateErrors: fixed.errors,
+    ...(ratio === undefined
+      ? {}
+      : {
+          restTargetMetAgainstBuilt: ratio >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
+        }),
+  });
+}
+
+/**
  * Waits until History has persisted everything and no process of the stack uses more than
  * QUIET_CORES over a second (Postgres vacuums and checkpoints after the order phases), at most
  * QUIET_MAX_SECONDS: the fan-out is measured on a quiet stack, not on the earlier phases' tail.
@@ -353,6 +382,13 @@ async function main(): Promise<void> {
         out.quietBeforeWsSeconds = +waited.toFixed(1);
       }
       await wsPhase(run, users);
+    }
+    if (PHASES.has('built')) {
+      if (PHASES.size > 1) {
+        const waited = await historyCaughtUp(stack);
+        console.log(`${'history caught up'.padEnd(26)} after ${waited.toFixed(1)} s`);
+      }
+      await builtPhase(run);
     }
   } finally {
     api.close();

@@ -115,7 +115,8 @@ export async function startE2eStack(): Promise<E2eStack> {
       name: 'express-built',
       script: 'bench/e2e/express-ceiling.ts',
       env: { PORT: '0', CEILING_SERVER: 'built' },
-      nodeArgs: nodeArgsFrom('BENCH_EXPRESS_NODE_ARGS'),
+      // BENCH_EXPRESS_BUILT_NODE_ARGS: the same for it on the gateway's server.
+      nodeArgs: nodeArgsFrom('BENCH_EXPRESS_BUILT_NODE_ARGS'),
       readyFromLog: portFromLog('listening'),
     });
     started.push(builtCeiling);

@@ -8,7 +8,7 @@
  * `--trace-gc`, say, in the child's node flags).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -86,8 +86,11 @@ export async function startServiceProcess(spec: ServiceSpec): Promise<ServicePro
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const logDir = process.env.BENCH_CHILD_LOG_DIR;
   if (logDir !== undefined && logDir !== '') {
+    mkdirSync(logDir, { recursive: true });
     const out = createWriteStream(`${logDir}/${spec.name}-${child.pid}.log`);
+    out.on('error', (err) => console.error(`${spec.name}: its log: ${err.message}`));
     lines.on('line', (line) => out.write(line + '\n'));
+    lines.once('close', () => out.end());
   }
   let settled = false;
   try {
