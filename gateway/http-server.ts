@@ -34,17 +34,20 @@ export function expressServer(app: express.Express): Server {
     );
   }
   AppResponse.prototype = app.response;
-  const Request = AppRequest as unknown as typeof IncomingMessage;
-  const Response = AppResponse as unknown as typeof ServerResponse;
-  // Node builds them while it parses a request, where an exception would end the process: try
-  // once now (a Node whose constructors are classes, or a read-only property of Express's
-  // prototypes that Node assigns, fails here at start, with this message).
+  const AppRequestClass = AppRequest as unknown as typeof IncomingMessage;
+  const AppResponseClass = AppResponse as unknown as typeof ServerResponse;
+  // Node builds them while it parses a request, where an exception would end the process: build
+  // one of each now, so that a Node whose constructors cannot be called this way, or a read-only
+  // property of Express's prototypes that Node's constructors assign, fails at start. (On a
+  // Node that announces new responses on diagnostics_channel, a subscriber registered before
+  // this sees this one too.)
   try {
-    new Response(new Request(undefined as unknown as Socket));
+    new AppResponseClass(new AppRequestClass(undefined as unknown as Socket));
   } catch (err) {
     throw new Error(
-      `cannot build requests on Express's prototypes with this Node ${process.version}: ${(err as Error).message}`,
+      `cannot build requests on Express's prototypes (Node ${process.version}): ${(err as Error).message}`,
+      { cause: err },
     );
   }
-  return createServer({ IncomingMessage: Request, ServerResponse: Response }, app);
+  return createServer({ IncomingMessage: AppRequestClass, ServerResponse: AppResponseClass }, app);
 }

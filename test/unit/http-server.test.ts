@@ -50,20 +50,23 @@ describe('expressServer', () => {
       if (Object.getPrototypeOf(o) !== p) changes.push(String(o.constructor?.name));
       return setPrototypeOf(o, p) as object;
     });
-    const res = await fetch(`${base}/echo?a=1`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ x: '1.5' }),
-    });
-    expect(res.status).toBe(201);
-    expect(await res.json()).toEqual({
-      body: { x: '1.5' },
-      query: { a: '1' },
-      isRequest: true,
-      isResponse: true,
-      sameApp: true,
-    });
-    spy.mockRestore();
+    try {
+      const res = await fetch(`${base}/echo?a=1`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ x: '1.5' }),
+      });
+      expect(res.status).toBe(201);
+      expect(await res.json()).toEqual({
+        body: { x: '1.5' },
+        query: { a: '1' },
+        isRequest: true,
+        isResponse: true,
+        sameApp: true,
+      });
+    } finally {
+      spy.mockRestore();
+    }
     expect(changes).toEqual([]);
     expect(seen).toHaveLength(1);
     expect(seen[0].req).toBe(app.request);
