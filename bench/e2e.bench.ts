@@ -86,11 +86,46 @@ const restLine = (r: RestRun) =>
 
 const best = (runs: RestRun[]) => runs.reduce((a, b) => (b.ordersPerSec > a.ordersPerSec ? b : a));
 
-async function restPhase({ stack, out, measured }: Run): Promise<void> {
-  const traders: [Trader, Trader] = [
-    await newTrader(stack.gatewayUrl, FUNDS),
-    await newTrader(stack.gatewayUrl, FUNDS),
-  ];
+/** Two funded users whose orders trade with each other. */
+const twoTraders = async (url: string): Promise<[Trader, Trader]> => [
+  await newTrader(url, FUNDS),
+  await newTrader(url, FUNDS),
+];
+
+/** The REST target against a reference: at least 60% of it, and p99 under 50 ms at that rate. */
+const targetMet = (ratio: number, paced: RestRun) =>
+  ratio >= 0.6 && paced.p99Ms < 50 && paced.errors === 0;
+
+/**
+ * REST paced at 60% of a reference's saturation, then the reference itself at that rate, both on
+ * the most connections of the saturation runs. An open-loop client needs connections for the
+ * requests in flight (rate x latency, Little's law): on 64 at ~3,800/s a request that takes
+ * 17 ms or more leaves the next one waiting for a connection, which measures the client's
+ * shortage rather than the server.
+ */
+async function pacedAgainst(
+  { stack, measured }: Run,
+  requests: ReturnType<typeof orderRequests>,
+  reference: { url: string; name: string; of: string; saturation: RestRun },
+): Promise<{ rate: number; sockets: number; rest: RestRun; reference: RestRun }> {
+  const rate = Math.max(1, Math.round(0.6 * reference.saturation.ordersPerSec));
+  const sockets = Math.max(...CONNECTIONS);
+  const rest = await measured(
+    `rest paced ${rate}/s (60% of ${reference.of}), ${sockets} conns`,
+    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, sockets),
+    restLine,
+  );
+  const paced = await measured(
+    `${reference.name} paced ${rate}/s, ${sockets} conns`,
+    () => pacedRun(reference.url, requests, rate, 5, sockets),
+    restLine,
+  );
+  return { rate, sockets, rest, reference: paced };
+}
+
+async function restPhase(run: Run): Promise<void> {
+  const { stack, out, measured } = run;
+  const traders = await twoTraders(stack.gatewayUrl);
   // Warm both servers up (JIT, connections) before anything counts.
   await restRun(stack.ceilingUrl, traders, { connections: 16, seconds: 2 });
   await restRun(stack.gatewayUrl, traders, { connections: 16, seconds: 2 });
@@ -121,23 +156,18 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
   const ceiling = best(ceilings);
   const rest = best(rests);
   const requests = orderRequests(traders[0], traders[1]);
-  // The target: REST carries 60% of the ceiling's rate with p99 under 50 ms, on the most
-  // connections of the saturation runs. An open-loop client needs connections for the requests
-  // in flight (rate x latency, Little's law): on 64 at ~3,800/s a request that takes 17 ms or
-  // more leaves the next one waiting for a connection, which measures the client's shortage
-  // rather than the server. The bare route is paced on the same connections.
-  const rate = Math.max(1, Math.round(0.6 * ceiling.ordersPerSec));
-  const sockets = Math.max(...CONNECTIONS);
-  const fixed = await measured(
-    `rest paced ${rate}/s (60% of the ceiling), ${sockets} conns`,
-    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, sockets),
-    restLine,
-  );
-  const ceilingFixed = await measured(
-    `express paced ${rate}/s, ${sockets} conns`,
-    () => pacedRun(stack.ceilingUrl, requests, rate, 5, sockets),
-    restLine,
-  );
+  // The target: REST carries 60% of the ceiling's rate with p99 under 50 ms.
+  const {
+    rate,
+    sockets,
+    rest: fixed,
+    reference: ceilingFixed,
+  } = await pacedAgainst(run, requests, {
+    url: stack.ceilingUrl,
+    name: 'express',
+    of: 'the ceiling',
+    saturation: ceiling,
+  });
   // What REST does with headroom: 60% of its own saturation.
   const ownRate = Math.max(1, Math.round(0.6 * rest.ordersPerSec));
   const own = await measured(
@@ -174,7 +204,7 @@ async function restPhase({ stack, out, measured }: Run): Promise<void> {
     expressCeilingP99Ms: ceiling.p99Ms,
     expressFixedP99Ms: ceilingFixed.p99Ms,
     restVsCeiling,
-    restTargetMet: restVsCeiling >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
+    restTargetMet: targetMet(restVsCeiling, fixed),
   });
 }
 
@@ -263,11 +293,9 @@ async function wsPhase({ stack, api, out, measured }: Run, users: [string, strin
  * saturation, and REST paced at 60% of it. Last, so that its orders (REST near its own
  * saturation there) deepen neither the book nor History's backlog before the other phases.
  */
-async function builtPhase({ stack, out, measured }: Run): Promise<void> {
-  const traders: [Trader, Trader] = [
-    await newTrader(stack.gatewayUrl, FUNDS),
-    await newTrader(stack.gatewayUrl, FUNDS),
-  ];
+async function builtPhase(run: Run): Promise<void> {
+  const { stack, out, measured } = run;
+  const traders = await twoTraders(stack.gatewayUrl);
   await restRun(stack.builtCeilingUrl, traders, { connections: 16, seconds: 2 });
   // Alone, the gateway has not served an order yet: warm it up as the REST phase does.
   if (!PHASES.has('rest'))
@@ -283,19 +311,13 @@ async function builtPhase({ stack, out, measured }: Run): Promise<void> {
     );
   }
   const ceiling = best(runs);
-  const requests = orderRequests(traders[0], traders[1]);
-  const rate = Math.max(1, Math.round(0.6 * ceiling.ordersPerSec));
-  const sockets = Math.max(...CONNECTIONS);
-  const fixed = await measured(
-    `rest paced ${rate}/s (60% of express on the gateway's server), ${sockets} conns`,
-    () => pacedRun(stack.gatewayUrl, requests, rate, FIXED_SECONDS, sockets),
-    restLine,
-  );
-  const ceilingFixed = await measured(
-    `express on the gateway's server paced ${rate}/s, ${sockets} conns`,
-    () => pacedRun(stack.builtCeilingUrl, requests, rate, 5, sockets),
-    restLine,
-  );
+  const paced = await pacedAgainst(run, orderRequests(traders[0], traders[1]), {
+    url: stack.builtCeilingUrl,
+    name: "express on the gateway's server",
+    of: "express on the gateway's server",
+    saturation: ceiling,
+  });
+  const fixed = paced.rest;
   // REST's saturation comes from the REST phase, when it ran.
   const restPerSec = typeof out.restOrdersPerSec === 'number' ? out.restOrdersPerSec : undefined;
   const ratio =
@@ -306,18 +328,15 @@ async function builtPhase({ stack, out, measured }: Run): Promise<void> {
       connections,
       perSec: runs[i].ordersPerSec,
     })),
-    expressBuiltFixedP99Ms: ceilingFixed.p99Ms,
-    ...(ratio === undefined ? {} : { restVsBuiltCeiling: ratio }),
-    restBuiltRate: rate,
+    expressBuiltFixedP99Ms: paced.reference.p99Ms,
+    restBuiltRate: paced.rate,
     restBuiltRateP50Ms: fixed.p50Ms,
     restBuiltRateP99Ms: fixed.p99Ms,
     restBuiltRateErrors: fixed.errors,
     ...(fixed.errorKinds === undefined ? {} : { restBuiltRateErrorKinds: fixed.errorKinds }),
     ...(ratio === undefined
       ? {}
-      : {
-          restTargetMetAgainstBuilt: ratio >= 0.6 && fixed.p99Ms < 50 && fixed.errors === 0,
-        }),
+      : { restVsBuiltCeiling: ratio, restTargetMetAgainstBuilt: targetMet(ratio, fixed) }),
   });
 }
 

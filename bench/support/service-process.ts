@@ -71,8 +71,8 @@ export function freePort(): Promise<number> {
 }
 
 export async function startServiceProcess(spec: ServiceSpec): Promise<ServiceProcess> {
-  const logDir = process.env.BENCH_CHILD_LOG_DIR;
-  if (logDir !== undefined && logDir !== '') mkdirSync(logDir, { recursive: true });
+  const logDir = process.env.BENCH_CHILD_LOG_DIR || undefined;
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
   const child = spawn(
     process.execPath,
     [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.script],
@@ -86,7 +86,7 @@ export async function startServiceProcess(spec: ServiceSpec): Promise<ServicePro
   const timeoutMs = spec.timeoutMs ?? 30_000;
   // Read every line, ready or not, so a chatty child never blocks on a full pipe.
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  if (logDir !== undefined && logDir !== '') {
+  if (logDir !== undefined) {
     const out = createWriteStream(`${logDir}/${spec.name}-${child.pid}.log`);
     out.on('error', (err) => console.error(`${spec.name}: its log: ${err.message}`));
     lines.on('line', (line) => out.write(line + '\n'));
